@@ -1,0 +1,174 @@
+"""Run configuration: YAML in, validated pydantic models out, with key paths in every error.
+
+The config hash (everything that changes the output; not the engine, not the output location) is what
+decides whether an existing run directory may be resumed.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from mdfs.errors import ConfigError
+
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+DEFAULT_CONFIG = CONFIG_DIR / "zh_web.yaml"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class InputConfig(Strict):
+    paths: list[str] = Field(default_factory=list)
+    format: Literal["auto", "jsonl", "parquet", "txt"] = "auto"
+    text_field: str = "text"
+    id_field: str | None = "id"
+    url_field: str | None = "url"
+    shard_size_mb: float = Field(64.0, gt=0)
+    max_doc_mb: float = Field(16.0, gt=0)
+
+
+class OutputConfig(Strict):
+    path: str | None = None
+    compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
+    keep_rejected_text: bool = True
+    keep_work: bool = False
+
+
+class EngineConfig(Strict):
+    kind: Literal["ray", "serial"] = "ray"
+    address: str | None = None
+    workers: int | None = Field(None, ge=1)
+    runtime_env: dict[str, Any] = Field(default_factory=dict)
+
+
+class HooksConfig(Strict):
+    before: list[str] = Field(default_factory=list)
+    after: list[str] = Field(default_factory=list)
+    on_end: list[str] = Field(default_factory=list)
+
+
+class StageSpec(Strict):
+    name: str
+    uses: str | None = None  # built-in name or "package.module:Class"; defaults to name
+    enabled: bool = True
+    with_: dict[str, Any] = Field(default_factory=dict, alias="with")
+    hooks: HooksConfig = Field(default_factory=HooksConfig)
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @property
+    def target(self) -> str:
+        return self.uses or self.name
+
+
+class RunConfig(Strict):
+    input: InputConfig = Field(default_factory=InputConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+    engine: EngineConfig = Field(default_factory=EngineConfig)
+    stages: list[StageSpec] = Field(default_factory=list)
+
+    def content_hash(self) -> str:
+        """Hash of what determines the output: inputs, stage settings, output format."""
+        data = self.model_dump(mode="json", by_alias=True)
+        data.pop("engine")
+        data["output"].pop("path")
+        data["output"].pop("keep_work")
+        blob = json.dumps(data, sort_keys=True, ensure_ascii=False).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def format_loc(loc: tuple) -> str:
+    """('stages', 1, 'with', 'min_chars') -> 'stages[1].with.min_chars'."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def validation_message(err: ValidationError, prefix: str = "") -> str:
+    lines = []
+    for e in err.errors():
+        path = format_loc(e["loc"])
+        path = f"{prefix}.{path}" if prefix and path else (prefix or path)
+        msg = e["msg"].replace("greater than or equal to", "≥").replace("less than or equal to", "≤")
+        lines.append(f"{path}: {msg}")
+    return "\n".join(lines)
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    if "=" not in text:
+        raise ConfigError(f"--set {text!r}: expected key.path=value")
+    key, raw = text.split("=", 1)
+    return key.strip().split("."), yaml.safe_load(raw)
+
+
+def apply_override(data: dict, keys: list[str], value: Any) -> None:
+    """Set a dotted key. `stages.<name>.<param>` addresses a stage's `with` block by stage name."""
+    if keys[0] == "stages" and len(keys) >= 3:
+        for stage in data.get("stages", []):
+            if stage.get("name") == keys[1]:
+                if keys[2] in ("enabled", "uses", "hooks"):
+                    target, rest = stage, keys[2:]
+                else:
+                    target, rest = stage.setdefault("with", {}), keys[2:]
+                break
+        else:
+            raise ConfigError(f"--set {'.'.join(keys)}: no stage named {keys[1]!r}")
+    else:
+        target, rest = data, keys
+    for k in rest[:-1]:
+        target = target.setdefault(k, {})
+        if not isinstance(target, dict):
+            raise ConfigError(f"--set {'.'.join(keys)}: {k} is not a mapping")
+    target[rest[-1]] = value
+
+
+def load_config(
+    path: str | Path | None = None,
+    overrides: list[str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> RunConfig:
+    """Read a YAML recipe (the default Chinese web recipe if none), apply overrides, validate.
+
+    Relative input paths in the file are resolved against the file's folder, so a recipe can
+    ship with its data; paths given on the command line (`extra`) stay relative to the cwd.
+    """
+    path = Path(path) if path else DEFAULT_CONFIG
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML: {e}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: top level must be a mapping")
+    data = copy.deepcopy(data)
+    base = path.resolve().parent
+    paths = data.get("input", {}).get("paths", [])
+    if isinstance(paths, list):
+        data["input"]["paths"] = [p if "://" in str(p) or Path(p).is_absolute() else str(base / p) for p in paths]
+    for section, values in (extra or {}).items():
+        data.setdefault(section, {}).update({k: v for k, v in values.items() if v is not None})
+    for text in overrides or []:
+        apply_override(data, *parse_override(text))
+    return validate(data, source=str(path))
+
+
+def validate(data: dict, source: str = "config") -> RunConfig:
+    try:
+        cfg = RunConfig.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(f"{source}: invalid configuration\n{validation_message(e)}") from None
+    names = [s.name for s in cfg.stages]
+    dupes = {n for n in names if names.count(n) > 1}
+    if dupes:
+        raise ConfigError(f"{source}: stage names must be unique, repeated: {sorted(dupes)}")
+    return cfg

@@ -1,0 +1,97 @@
+"""Engines map the shard function over work items. Nothing else in mdfs knows which one runs.
+
+- `SerialEngine`: in this process, one item after another (debugging, unit tests).
+- `RayEngine`: a pool of Ray actors, each holding one `ShardRunner` (so models load once per actor).
+  With no address it starts an embedded local Ray instance; with one, it joins that cluster.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+
+from mdfs.config import RunConfig
+from mdfs.errors import MdfsError, StageError
+from mdfs.shard import ShardRunner
+
+log = logging.getLogger(__name__)
+
+
+class SerialEngine:
+    name = "serial"
+
+    def __init__(self, cfg: RunConfig, root: str):
+        self.runner = ShardRunner(cfg, root)
+        self.workers = 1
+
+    def map(self, method: str, items: list[tuple]) -> Iterator[dict]:
+        fn = getattr(self.runner, method)
+        for item in items:
+            yield fn(*item)
+
+    def close(self) -> None:
+        pass
+
+
+class RayEngine:
+    name = "ray"
+
+    def __init__(self, cfg: RunConfig, root: str):
+        import ray
+
+        self.ray = ray
+        self.started_here = False
+        if not ray.is_initialized():
+            kwargs = dict(include_dashboard=False, log_to_driver=True, configure_logging=False)
+            if cfg.engine.runtime_env:
+                kwargs["runtime_env"] = cfg.engine.runtime_env
+            if cfg.engine.address:
+                ray.init(address=cfg.engine.address, **kwargs)
+            else:
+                # Embedded local instance: no set-up step for the user.
+                os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+                ray.init(num_cpus=cfg.engine.workers or os.cpu_count(), **kwargs)
+            self.started_here = True
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        self.workers = max(1, min(cfg.engine.workers or cpus, cpus))
+        worker_cls = ray.remote(num_cpus=1, max_restarts=3, max_task_retries=3)(_RayWorker)
+        self.actors = [worker_cls.remote(cfg, root) for _ in range(self.workers)]
+        log.info("ray: %d workers on a cluster of %d CPUs (%s)", self.workers, cpus,
+                 cfg.engine.address or "embedded local instance")
+
+    def map(self, method: str, items: list[tuple]) -> Iterator[dict]:
+        from ray.util import ActorPool
+
+        pool = ActorPool(self.actors)
+        for item in items:
+            pool.submit(lambda actor, it: getattr(actor, "call").remote(method, it), item)
+        while pool.has_next():
+            try:
+                yield pool.get_next_unordered()
+            except self.ray.exceptions.RayTaskError as e:
+                cause = e.cause if isinstance(getattr(e, "cause", None), Exception) else None
+                if isinstance(cause, MdfsError):
+                    raise cause from None
+                raise StageError(f"worker failed: {e}") from None
+
+    def close(self) -> None:
+        for actor in self.actors:
+            self.ray.kill(actor)
+        if self.started_here:
+            self.ray.shutdown()
+
+
+class _RayWorker:
+    """Ray actor wrapper around one ShardRunner."""
+
+    def __init__(self, cfg: RunConfig, root: str):
+        logging.basicConfig(level=logging.WARNING)
+        self.runner = ShardRunner(cfg, root)
+
+    def call(self, method: str, item: tuple) -> dict:
+        return getattr(self.runner, method)(*item)
+
+
+def make_engine(cfg: RunConfig, root: str):
+    return (RayEngine if cfg.engine.kind == "ray" else SerialEngine)(cfg, root)

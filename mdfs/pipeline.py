@@ -1,0 +1,207 @@
+"""Run a whole pipeline: guard the output, plan shards, run segments and global phases, check
+conservation, write the manifest. `run()` is also the Python API (`mdfs.run`)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+
+from mdfs import storage
+from mdfs.config import RunConfig, load_config
+from mdfs.conservation import check_conservation
+from mdfs.engine import make_engine
+from mdfs.errors import OutputError, StageError
+from mdfs.inputs import Shard, plan_shards
+from mdfs.layout import RunLayout
+from mdfs.plan import check_plan
+from mdfs.progress import Progress
+from mdfs.registry import load_hook
+from mdfs.stats import merge_all
+
+log = logging.getLogger(__name__)
+PACKAGES = ["mdfs", "ray", "pyarrow", "numpy", "datasketch", "fasttext-community", "jieba", "opencc", "pydantic"]
+
+
+@dataclass
+class RunSummary:
+    output: str
+    docs_in: int
+    docs_out: int
+    rejected: int
+    stages: dict
+    files: list = field(default_factory=list)
+    seconds: float = 0.0
+    shards_run: int = 0
+    shards_skipped: int = 0
+
+    @property
+    def data_dir(self) -> str:
+        return storage.join(self.output, "data")
+
+
+def run(config: RunConfig | str | None = None, input: str | list[str] | None = None, output: str | None = None,
+        *, overrides: list[str] | None = None, force: bool = False, engine: str | None = None,
+        workers: int | None = None, address: str | None = None, progress: bool | None = None) -> RunSummary:
+    """Clean a corpus. `config` is a RunConfig, a YAML path or None for the default Chinese web recipe."""
+    if not isinstance(config, RunConfig):
+        extra = {"input": {"paths": [input] if isinstance(input, str) else input},
+                 "output": {"path": output}, "engine": {"kind": engine, "workers": workers, "address": address}}
+        config = load_config(config, overrides, extra)
+    cfg = config
+    if not cfg.output.path:
+        raise OutputError("no output given: pass --output or set output.path")
+    started = time.perf_counter()
+    segments = check_plan(cfg)
+    shards, skipped = plan_shards(cfg.input)
+    root = cfg.output.path if storage.is_uri(cfg.output.path) else os.path.abspath(cfg.output.path)
+    layout = RunLayout(root)
+    _guard_output(cfg, layout, force)
+    log.info("%d input shards (%.1f MB) → %s", len(shards), sum(s.size for s in shards) / 1e6, root)
+
+    eng = make_engine(cfg, root)
+    run_count = skip_count = 0
+    try:
+        last = segments[-1].index
+        # A shard finished in the last segment needs nothing earlier (its _work files may be gone).
+        final = {s.index for s in shards if _shard_done(layout, last, s.index)}
+        for seg in segments:
+            if seg.index > 0 and len(final) < len(shards):
+                _run_global(eng, cfg, layout, segments[seg.index - 1].global_after[1])
+            todo = [s for s in shards if s.index not in final and not _shard_done(layout, seg.index, s.index)]
+            skip_count += len(shards) - len(todo)
+            run_count += len(todo)
+            bar = Progress(f"segment {seg.index} [{', '.join(seg.stage_names()) or 'read'}]", len(todo),
+                           live=progress)
+            try:
+                for result in eng.map("run_shard", [(seg.index, s) for s in todo]):
+                    last = result["stats"][result["order"][-1]]
+                    bar.advance(last["docs_out"], result["bytes_in"])
+            finally:
+                bar.close()
+            markers = [storage.read_json(layout.shard_marker(seg.index, s.index)) for s in shards]
+            _on_end_hooks(cfg, seg, merge_all([m["stats"] for m in markers]))
+    finally:
+        eng.close()
+
+    markers = [storage.read_json(layout.shard_marker(seg.index, s.index)) for seg in segments for s in shards]
+    report = check_conservation(cfg, segments, markers)
+    summary = _finish(cfg, layout, segments, shards, skipped, markers, report, time.perf_counter() - started)
+    summary.shards_run, summary.shards_skipped = run_count, skip_count
+    return summary
+
+
+def _guard_output(cfg: RunConfig, layout: RunLayout, force: bool) -> None:
+    """Never write into the input; never into a non-empty directory that is not this run."""
+    out_fs, out_path = storage.resolve(layout.root)
+    for path in cfg.input.paths:
+        in_fs, in_path = storage.resolve(path.split("*")[0])
+        if type(in_fs) is type(out_fs):
+            a, b = in_path.rstrip("/") + "/", out_path.rstrip("/") + "/"
+            if a.startswith(b) or b.startswith(a):
+                raise OutputError(f"output {layout.root} overlaps input {path}: mdfs never writes into its input")
+    marker = {"mdfs_run": 1, "config_hash": cfg.content_hash()}
+    if not storage.is_empty_dir(layout.root):
+        if not storage.exists(layout.run_marker):
+            raise OutputError(f"{layout.root} is not empty and is not an mdfs run: refusing to write there")
+        old = storage.read_json(layout.run_marker)
+        if old.get("config_hash") != marker["config_hash"]:
+            if not force:
+                raise OutputError(f"{layout.root} holds a run with a different config "
+                                  f"({old.get('config_hash')} ≠ {marker['config_hash']}); use --force to replace it")
+            log.warning("--force: removing the previous run in %s", layout.root)
+            for sub in ("data", "rejects", "stats", "report", "_work"):
+                storage.delete_dir(storage.join(layout.root, sub))
+        else:
+            log.info("resuming the run in %s", layout.root)
+    storage.write_json(layout.run_marker, marker)
+
+
+def _shard_done(layout: RunLayout, segment: int, shard: int) -> bool:
+    """A shard is done when its marker parses and every file it lists exists with the same size."""
+    path = layout.shard_marker(segment, shard)
+    if not storage.exists(path):
+        return False
+    try:
+        marker = storage.read_json(path)
+        return all(storage.exists(f["path"]) and storage.file_size(f["path"]) == f["bytes"] for f in marker["files"])
+    except (ValueError, KeyError, TypeError, OSError):
+        log.warning("damaged done marker %s: redoing the shard", path)
+        return False
+
+
+def _run_global(eng, cfg: RunConfig, layout: RunLayout, spec) -> None:
+    from mdfs.registry import build_stage
+
+    g = build_stage(spec, cfg.stages.index(spec))
+    todo = []
+    for b in range(g.buckets):
+        path = layout.bucket_marker(spec.name, b)
+        try:
+            if storage.exists(path) and storage.exists(storage.read_json(path)["file"]["path"]):
+                continue
+        except (ValueError, KeyError, TypeError):
+            pass
+        todo.append((spec.name, b))
+    bar = Progress(f"{spec.name}: resolve buckets", len(todo))
+    try:
+        for result in eng.map("resolve_bucket", todo):
+            bar.advance(result["removed"])
+    finally:
+        bar.close()
+
+
+def _on_end_hooks(cfg: RunConfig, seg, merged: dict) -> None:
+    specs = ([seg.removes] if seg.removes else []) + seg.stages
+    for index, spec in specs:
+        for path in spec.hooks.on_end:
+            fn = load_hook(path, f"stages[{index}].hooks.on_end")
+            try:
+                fn(spec.name, merged.get(spec.name, {}))
+            except Exception as e:
+                raise StageError(f"on_end hook raised {type(e).__name__}: {e}", stage=spec.name, hook=path) from e
+
+
+def _versions() -> dict:
+    out = {}
+    for name in PACKAGES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def _finish(cfg, layout, segments, shards: list[Shard], skipped, markers, report, seconds) -> RunSummary:
+    stages = merge_all([m["stats"] for m in markers])
+    stages.pop("_keys", None)
+    order = ["read"] + [n for seg in segments for n in seg.stage_names()]
+    stages = {n: stages[n] for n in order if n in stages}
+    files = [f for m in markers for f in m["files"] if f["kind"] != "work"]
+    files.sort(key=lambda f: f["path"])
+    for f in files:
+        f["path"] = f["path"][len(layout.root) + 1:]
+    schema = None
+    data_files = [f for f in files if f["kind"] == "data"]
+    if data_files:
+        fs, p = storage.resolve(storage.join(layout.root, data_files[0]["path"]))
+        import pyarrow.parquet as pq
+
+        schema = [{"name": fld.name, "type": str(fld.type)} for fld in pq.read_schema(p, filesystem=fs)]
+    summary = RunSummary(layout.root, report["docs_in"], report["docs_out"], report["rejected"], stages, files,
+                         seconds)
+    storage.write_json(layout.merged_stats, stages)
+    manifest = {
+        "mdfs_run": 1, "config_hash": cfg.content_hash(), "config": cfg.model_dump(mode="json", by_alias=True),
+        "versions": _versions(), "inputs": {"shards": len(shards), "bytes": sum(s.size for s in shards),
+                                            "skipped_files": skipped},
+        "stages": stages, "conservation": report, "files": files, "schema": schema,
+        "seconds": round(seconds, 3),
+    }
+    storage.write_bytes(layout.manifest, json.dumps(manifest, ensure_ascii=False, indent=1).encode())
+    if not cfg.output.keep_work:
+        storage.delete_dir(layout.work_root)
+    return summary

@@ -1,0 +1,211 @@
+"""Read shard pieces into Arrow batches of documents, quarantining what cannot be read.
+
+Bad records never crash a run and are never dropped silently: each becomes a reject of the
+pseudo-stage `read` with a reason (malformed_json, invalid_utf8, missing_text, empty_text,
+too_large, undecodable, corrupt_file) and enough of its bytes to look at.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from mdfs import storage
+from mdfs.config import InputConfig
+from mdfs.inputs import COMPRESSIONS, Piece
+
+DOC_SCHEMA = pa.schema([("id", pa.string()), ("text", pa.string()), ("url", pa.string()), ("source", pa.string())])
+PREVIEW_CHARS = 2000
+
+
+@dataclass
+class ReadBatch:
+    """Documents read so far plus the records quarantined on the way."""
+
+    docs: dict[str, list] = field(default_factory=lambda: {n: [] for n in DOC_SCHEMA.names})
+    bad: list[dict] = field(default_factory=list)
+    bytes_read: int = 0
+
+    def add(self, id_: str, text: str, url, source: str) -> None:
+        for k, v in (("id", id_), ("text", text), ("url", url), ("source", source)):
+            self.docs[k].append(v)
+
+    def quarantine(self, id_: str, reason: str, detail: str, preview, source: str) -> None:
+        if isinstance(preview, bytes):
+            preview = preview[: PREVIEW_CHARS * 3].decode("utf-8", errors="replace")
+        self.bad.append({"id": id_, "reason": reason, "detail": detail,
+                         "text": (preview or "")[:PREVIEW_CHARS], "source": source})
+
+    def __len__(self) -> int:
+        return len(self.docs["id"]) + len(self.bad)
+
+    def table(self) -> pa.Table:
+        return pa.table(self.docs, schema=DOC_SCHEMA)
+
+
+class PieceReader:
+    def __init__(self, cfg: InputConfig, batch_docs: int = 2000):
+        self.cfg = cfg
+        self.batch_docs = batch_docs
+        self.max_bytes = int(cfg.max_doc_mb * 1024 * 1024)
+
+    def read(self, piece: Piece) -> Iterator[ReadBatch]:
+        reader = {"jsonl": self._jsonl, "parquet": self._parquet, "txt": self._txt}[piece.kind]
+        yield from reader(piece)
+
+    # -- JSONL ---------------------------------------------------------------------------------
+    def _open_lines(self, piece: Piece):
+        fs, p = storage.resolve(piece.path)
+        if piece.path.lower().endswith(COMPRESSIONS):
+            return io.BufferedReader(fs.open_input_stream(p, compression="detect"), 1 << 20), 0
+        f = fs.open_input_file(p)
+        pos = piece.start
+        if pos > 0:  # a line belongs to the piece holding its first byte: skip the one we land in
+            f.seek(pos - 1)
+            pos += len(f.readline()) - 1
+        else:
+            f.seek(0)
+        return io.BufferedReader(f, 1 << 20), pos
+
+    def _jsonl(self, piece: Piece) -> Iterator[ReadBatch]:
+        cfg, batch = self.cfg, ReadBatch()
+        stream, pos = self._open_lines(piece)
+        with stream:
+            while piece.end < 0 or pos < piece.end:
+                rid = f"{piece.rel}@{pos}"
+                try:
+                    line = stream.readline()
+                except (OSError, EOFError, zlib.error, ValueError) as e:
+                    batch.quarantine(rid, "corrupt_file", f"{piece.path}: read failed at byte {pos} of the "
+                                     f"decompressed stream: {e}; rest of file not readable", b"", piece.rel)
+                    break
+                if not line:
+                    break
+                pos += len(line)
+                batch.bytes_read += len(line)
+                if line.strip():
+                    self._jsonl_record(line, rid, piece, batch)
+                if len(batch) >= self.batch_docs:
+                    yield batch
+                    batch = ReadBatch()
+        if len(batch):
+            yield batch
+
+    def _jsonl_record(self, line: bytes, rid: str, piece: Piece, batch: ReadBatch) -> None:
+        cfg = self.cfg
+        if len(line) > self.max_bytes:
+            batch.quarantine(rid, "too_large", f"record of {len(line)} bytes > input.max_doc_mb", line, piece.rel)
+            return
+        try:
+            rec = json.loads(line.decode("utf-8"))
+        except UnicodeDecodeError as e:
+            batch.quarantine(rid, "invalid_utf8", f"{piece.path}: {e}", line, piece.rel)
+            return
+        except json.JSONDecodeError as e:
+            batch.quarantine(rid, "malformed_json", f"{piece.path}: {e}", line, piece.rel)
+            return
+        if not isinstance(rec, dict):
+            batch.quarantine(rid, "malformed_json", f"{piece.path}: a JSON {type(rec).__name__}, not an object",
+                             line, piece.rel)
+            return
+        text = rec.get(cfg.text_field)
+        rid = str(rec[cfg.id_field]) if cfg.id_field and rec.get(cfg.id_field) is not None else rid
+        if not isinstance(text, str):
+            batch.quarantine(rid, "missing_text", f"{piece.path}: field {cfg.text_field!r} missing or not a "
+                             "string", line, piece.rel)
+        elif not text.strip():
+            batch.quarantine(rid, "empty_text", "", "", piece.rel)
+        else:
+            url = rec.get(cfg.url_field) if cfg.url_field else None
+            batch.add(rid, text, url if isinstance(url, str) else None, piece.rel)
+
+    # -- Parquet -------------------------------------------------------------------------------
+    def _parquet(self, piece: Piece) -> Iterator[ReadBatch]:
+        cfg = self.cfg
+        fs, p = storage.resolve(piece.path)
+        pf = pq.ParquetFile(p, filesystem=fs)
+        cols = [c for c in (cfg.text_field, cfg.id_field, cfg.url_field) if c and c in pf.schema_arrow.names]
+        row = sum(pf.metadata.row_group(i).num_rows for i in range(piece.start))
+        for rg in range(piece.start, piece.end):
+            try:
+                t = pf.read_row_group(rg, columns=cols)
+            except Exception as e:  # damaged pages: pyarrow raises OSError or ArrowInvalid
+                batch = ReadBatch()
+                batch.quarantine(f"{piece.rel}#rg{rg}", "corrupt_file", f"{piece.path}: row group {rg}: {e}",
+                                 b"", piece.rel)
+                yield batch
+                continue
+            batch = ReadBatch(bytes_read=pf.metadata.row_group(rg).total_byte_size)
+            texts = t.column(cfg.text_field).to_pylist()
+            ids = t.column(cfg.id_field).to_pylist() if cfg.id_field in cols else [None] * len(texts)
+            urls = t.column(cfg.url_field).to_pylist() if cfg.url_field in cols else [None] * len(texts)
+            for i, (text, id_, url) in enumerate(zip(texts, ids, urls)):
+                rid = str(id_) if id_ is not None else f"{piece.rel}#{row + i}"
+                if not isinstance(text, str):
+                    batch.quarantine(rid, "missing_text", f"{piece.path}: {cfg.text_field!r} is null", "", piece.rel)
+                elif not text.strip():
+                    batch.quarantine(rid, "empty_text", "", "", piece.rel)
+                elif len(text) * 3 > self.max_bytes and len(text.encode()) > self.max_bytes:
+                    batch.quarantine(rid, "too_large", f"{len(text)} characters > input.max_doc_mb", text, piece.rel)
+                else:
+                    batch.add(rid, text, url if isinstance(url, str) else None, piece.rel)
+            row += len(texts)
+            yield batch
+
+    # -- Plain text: one document per file ----------------------------------------------------
+    def _txt(self, piece: Piece) -> Iterator[ReadBatch]:
+        batch = ReadBatch()
+        fs, p = storage.resolve(piece.path)
+        try:
+            if piece.path.lower().endswith(COMPRESSIONS):
+                with fs.open_input_stream(p, compression="detect") as f:
+                    raw = f.read()
+            else:
+                with fs.open_input_stream(p) as f:
+                    raw = f.read(self.max_bytes + 1)
+        except (OSError, EOFError, zlib.error) as e:
+            batch.quarantine(piece.rel, "corrupt_file", f"{piece.path}: {e}", b"", piece.rel)
+            yield batch
+            return
+        batch.bytes_read = len(raw)
+        if len(raw) > self.max_bytes:
+            batch.quarantine(piece.rel, "too_large", f"{piece.path}: larger than input.max_doc_mb", raw, piece.rel)
+        else:
+            text = decode_text(raw)
+            if text is None:
+                batch.quarantine(piece.rel, "undecodable", f"{piece.path}: neither UTF-8 nor GB18030", raw,
+                                 piece.rel)
+            elif not text.strip():
+                batch.quarantine(piece.rel, "empty_text", f"{piece.path}: empty", "", piece.rel)
+            else:
+                batch.add(piece.rel, text, None, piece.rel)
+        yield batch
+
+
+def decode_text(raw: bytes) -> str | None:
+    """UTF-8 (with or without BOM), else GB18030 (a superset of GBK and GB2312), else None.
+
+    GB18030 decodes almost any byte string, so it is accepted only when the result is mostly CJK
+    and printable: otherwise binary junk would come out as plausible-looking mojibake.
+    """
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = raw.decode("gb18030")
+    except UnicodeDecodeError:
+        return None
+    visible = [c for c in text if not c.isspace()]
+    if not visible:
+        return text
+    cjk = sum("\u4e00" <= c <= "\u9fff" or "\u3000" <= c <= "\u303f" or "\uff00" <= c <= "\uffef" for c in visible)
+    ascii_ = sum(c.isascii() and c.isprintable() for c in visible)
+    return text if (cjk + ascii_) / len(visible) > 0.9 and cjk > 0 else None
+

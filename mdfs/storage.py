@@ -1,0 +1,147 @@
+"""One place for file systems: local paths and object-store URIs (s3://...) through pyarrow.fs.
+
+Every write goes through `write_bytes`, which is atomic: a local file is written under a temporary
+name and renamed; an object-store PUT is atomic by itself. A full disk surfaces as OutputError.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import uuid
+from functools import lru_cache
+
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from mdfs.errors import OutputError
+
+
+def is_uri(path: str) -> bool:
+    return "://" in path and not path.startswith("file://")
+
+
+@lru_cache(maxsize=32)
+def _fs_for_uri(scheme_and_bucket: str) -> pafs.FileSystem:
+    if scheme_and_bucket.startswith("s3://"):
+        # Honour AWS_ENDPOINT_URL so S3-compatible stores (MinIO, moto, Ceph) work without code changes.
+        endpoint = os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_S3")
+        kwargs = {}
+        if endpoint:
+            scheme = "https" if endpoint.startswith("https") else "http"
+            kwargs = {"endpoint_override": endpoint.split("://", 1)[1], "scheme": scheme}
+        region = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION")
+        if region:
+            kwargs["region"] = region
+        return pafs.S3FileSystem(**kwargs)
+    fs, _ = pafs.FileSystem.from_uri(scheme_and_bucket)
+    return fs
+
+
+def resolve(path: str) -> tuple[pafs.FileSystem, str]:
+    """Return (filesystem, path inside it) for a local path or URI."""
+    if path.startswith("file://"):
+        path = path[len("file://"):]
+    if is_uri(path):
+        scheme, rest = path.split("://", 1)
+        return _fs_for_uri(f"{scheme}://"), rest.rstrip("/")
+    return pafs.LocalFileSystem(), os.path.abspath(path)
+
+
+def join(base: str, *parts: str) -> str:
+    return "/".join([base.rstrip("/"), *parts])
+
+
+def write_bytes(path: str, data: bytes) -> str:
+    """Atomically write `data` to `path`; returns its sha256."""
+    fs, p = resolve(path)
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        if isinstance(fs, pafs.LocalFileSystem):
+            os.makedirs(os.path.dirname(p), exist_ok=True)
+            tmp = f"{p}.tmp-{uuid.uuid4().hex[:8]}"
+            try:
+                with open(tmp, "wb") as f:
+                    f.write(data)
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(tmp, p)
+            finally:
+                if os.path.exists(tmp):
+                    os.remove(tmp)
+        else:
+            with fs.open_output_stream(p) as f:
+                f.write(data)
+    except OSError as e:
+        hint = " (disk full)" if getattr(e, "errno", None) == errno.ENOSPC or "No space" in str(e) else ""
+        raise OutputError(f"cannot write {path}{hint}: {e}") from None
+    return digest
+
+
+def write_json(path: str, obj) -> str:
+    return write_bytes(path, json.dumps(obj, ensure_ascii=False, indent=1, sort_keys=True).encode())
+
+
+def read_bytes(path: str) -> bytes:
+    fs, p = resolve(path)
+    with fs.open_input_stream(p) as f:
+        return f.read()
+
+
+def read_json(path: str):
+    return json.loads(read_bytes(path))
+
+
+def exists(path: str) -> bool:
+    fs, p = resolve(path)
+    return fs.get_file_info(p).type != pafs.FileType.NotFound
+
+
+def file_size(path: str) -> int:
+    fs, p = resolve(path)
+    return fs.get_file_info(p).size or 0
+
+
+def list_files(path: str, recursive: bool = True) -> list[str]:
+    """Files under `path` (sorted, as paths/URIs of the same form as `path`)."""
+    fs, p = resolve(path)
+    info = fs.get_file_info(pafs.FileSelector(p, recursive=recursive, allow_not_found=True))
+    prefix = path.split("://", 1)[0] + "://" if is_uri(path) else ""
+    return sorted(prefix + i.path for i in info if i.type == pafs.FileType.File)
+
+
+def is_empty_dir(path: str) -> bool:
+    fs, p = resolve(path)
+    info = fs.get_file_info(p)
+    if info.type == pafs.FileType.NotFound:
+        return True
+    return not fs.get_file_info(pafs.FileSelector(p, recursive=False, allow_not_found=True))
+
+
+def delete_dir(path: str) -> None:
+    fs, p = resolve(path)
+    if fs.get_file_info(p).type != pafs.FileType.NotFound:
+        fs.delete_dir(p)
+
+
+def table_to_parquet_bytes(table: pa.Table, compression: str = "zstd") -> bytes:
+    sink = pa.BufferOutputStream()
+    pq.write_table(
+        table, sink, compression=None if compression == "none" else compression,
+        row_group_size=64 * 1024, write_statistics=True,
+    )
+    return sink.getvalue().to_pybytes()
+
+
+def write_parquet(path: str, table: pa.Table, compression: str = "zstd") -> dict:
+    """Atomically write a Parquet file; returns its entry for the manifest."""
+    data = table_to_parquet_bytes(table, compression)
+    return {"path": path, "rows": table.num_rows, "bytes": len(data), "sha256": write_bytes(path, data)}
+
+
+def read_parquet(path: str, columns: list[str] | None = None, filter=None) -> pa.Table:
+    fs, p = resolve(path)
+    return pq.read_table(p, filesystem=fs, columns=columns, filters=filter)

@@ -1,0 +1,1 @@
+"""Built-in stages of the MDFS recipe: collection, coarse, quality, dedup, fine."""
