@@ -152,8 +152,8 @@ def load_config(
         raise ConfigError(f"{path}: top level must be a mapping")
     data = copy.deepcopy(data)
     base = path.resolve().parent
-    paths = data.get("input", {}).get("paths", [])
-    if isinstance(paths, list):
+    paths = (data.get("input") or {}).get("paths", [])
+    if isinstance(paths, list) and paths:
         data["input"]["paths"] = [p if "://" in str(p) or Path(p).is_absolute() else str(base / p) for p in paths]
     for section, values in (extra or {}).items():
         data.setdefault(section, {}).update({k: v for k, v in values.items() if v is not None})

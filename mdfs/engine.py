@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterator
 
 from mdfs.config import RunConfig
-from mdfs.errors import MdfsError, StageError
+from mdfs.errors import EngineError, MdfsError, StageError
 from mdfs.shard import ShardRunner
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,13 @@ class RayEngine:
             if cfg.engine.runtime_env:
                 kwargs["runtime_env"] = cfg.engine.runtime_env
             if cfg.engine.address:
-                ray.init(address=cfg.engine.address, **kwargs)
+                try:
+                    ray.init(address=cfg.engine.address, **kwargs)
+                except (ConnectionError, RuntimeError) as e:
+                    raise EngineError(
+                        f"cannot join the Ray cluster at {cfg.engine.address}: {str(e).splitlines()[0]}. "
+                        "Is `ray start --head` running there? If it uses token authentication, set "
+                        "RAY_AUTH_MODE=token and make its token available (~/.ray/auth_token).") from None
             else:
                 # Embedded local instance: no set-up step for the user.
                 os.environ.setdefault("RAY_DEDUP_LOGS", "0")

@@ -17,6 +17,10 @@ class OutputError(MdfsError):
     """The output location is unsafe or unusable (not an mdfs run, inside the input, disk full)."""
 
 
+class EngineError(MdfsError):
+    """The execution engine cannot start or reach its cluster."""
+
+
 class StageError(MdfsError):
     """A stage or hook raised while processing; names the stage, the shard and the hook."""
 

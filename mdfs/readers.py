@@ -64,14 +64,12 @@ class PieceReader:
         fs, p = storage.resolve(piece.path)
         if piece.path.lower().endswith(COMPRESSIONS):
             return io.BufferedReader(fs.open_input_stream(p, compression="detect"), 1 << 20), 0
-        f = fs.open_input_file(p)
+        f = io.BufferedReader(fs.open_input_file(p), 1 << 20)
         pos = piece.start
         if pos > 0:  # a line belongs to the piece holding its first byte: skip the one we land in
             f.seek(pos - 1)
             pos += len(f.readline()) - 1
-        else:
-            f.seek(0)
-        return io.BufferedReader(f, 1 << 20), pos
+        return f, pos
 
     def _jsonl(self, piece: Piece) -> Iterator[ReadBatch]:
         cfg, batch = self.cfg, ReadBatch()

@@ -104,7 +104,7 @@ class ShardRunner:
             st = stats.setdefault(READ_STAGE, empty_stage_stats())
             emitted = False
             for piece in shard.pieces:
-                for rb in self.reader.read(piece):
+                for rb in self._read(piece, shard):
                     table = rb.table()
                     bad = self._quarantine_table(rb.bad)
                     st["docs_in"] += table.num_rows + bad.num_rows
@@ -133,6 +133,15 @@ class ShardRunner:
         table = table.append_column(REJECT_DETAIL, pa.array(details, pa.string()))
         kept, rejected = self._split(spec.name, table, st)
         yield kept, name, rejected
+
+    def _read(self, piece, shard: Shard):
+        try:
+            yield from self.reader.read(piece)
+        except MdfsError:
+            raise
+        except Exception as e:  # an unforeseen reader failure still names the file
+            raise StageError(f"cannot read {piece.path}: {type(e).__name__}: {e}", stage=READ_STAGE,
+                             shard=shard.name) from e
 
     def _removals_for(self, stage: str, shard: int) -> pa.Table:
         g = self._global(stage)

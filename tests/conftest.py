@@ -1,0 +1,93 @@
+"""Shared fixtures: small corpora written by the tests, the shared real data, a tiny real fastText model."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("MDFS_SHARED", ROOT.parent / "shared")) / "corpora"
+TINY = ROOT / "configs" / "tiny.yaml"
+
+CLEAN = [
+    "杭州是浙江省的省会，历史悠久，西湖以秀丽的山水闻名天下。每年春天，湖边的柳树发芽，游人如织。",
+    "研究人员发现，适量运动能够改善睡眠质量。他们跟踪了三百名志愿者，记录每天的步数和入睡时间。",
+    "这道菜的做法很简单：先把土豆切成细丝，用清水泡去淀粉，再用大火快炒，最后加少许醋和盐。",
+    "图书馆在周末举办了一场读书会，参加者分享了自己最近读过的小说，并讨论了书中人物的选择。",
+    "新的地铁线路开通以后，从城东到城西只需要四十分钟，沿线的居民出行变得方便了许多。",
+]
+
+
+def shared(*parts: str) -> Path:
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared corpus not found: {path} (put ../shared beside the repo or set MDFS_SHARED)")
+    return path
+
+
+def write_jsonl(path: Path, records: list[dict], compress: bool = False) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
+    path.write_bytes(gzip.compress(data, mtime=0) if compress else data)
+    return path
+
+
+def make_docs(n: int, prefix: str = "doc") -> list[dict]:
+    """n Chinese documents; every 5th one repeats an earlier one exactly (exact duplicates)."""
+    docs = []
+    for i in range(n):
+        base = i - 3 if i % 5 == 4 else i
+        text = f"第{base}篇。" + CLEAN[base % len(CLEAN)] + CLEAN[(base * 7 + 1) % len(CLEAN)] + f"编号{base}。"
+        docs.append({"id": f"{prefix}-{i:04d}", "text": text, "url": f"https://example{i % 3}.cn/{i}.html"})
+    return docs
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """A folder with plain and gzipped JSONL, a text file and some bad records."""
+    folder = tmp_path / "in"
+    docs = make_docs(60)
+    write_jsonl(folder / "a.jsonl", docs[:30])
+    write_jsonl(folder / "b.jsonl.gz", docs[30:], compress=True)
+    (folder / "c.txt").write_text("一个纯文本文件里的文档。" + CLEAN[0], encoding="utf-8")
+    with open(folder / "a.jsonl", "ab") as f:
+        f.write(b"{not json\n")
+        f.write(json.dumps({"id": "no-text", "body": "x"}).encode() + b"\n")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A real fastText model trained in a second on written examples (labels __label__hq/__label__lq)."""
+    import random
+
+    import fasttext
+
+    from mdfs.textnorm import char_tokens
+
+    rng = random.Random(0)
+    junk = ["加微信领取优惠", "点击购买立即下单", "代理加盟月入过万", "扫码关注免费送", "联系电话客服在线"]
+    lines = []
+    for _ in range(300):
+        lines.append("__label__hq " + char_tokens("".join(rng.sample(CLEAN, 2)), 2000))
+        lines.append("__label__lq " + char_tokens("".join(rng.choices(junk, k=4)), 2000))
+    folder = tmp_path_factory.mktemp("model")
+    (folder / "train.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    model = fasttext.train_supervised(str(folder / "train.txt"), epoch=10, wordNgrams=2, thread=1, verbose=0,
+                                      seed=1)
+    model.save_model(str(folder / "tiny.bin"))
+    return folder / "tiny.bin"
+
+
+def read_dir(path: Path):
+    """All Parquet rows under `path`, sorted by id, as a list of dicts (for output equality)."""
+    import pyarrow.dataset as ds
+
+    if not path.exists():
+        return []
+    table = ds.dataset(str(path), format="parquet").to_table()
+    return sorted(table.to_pylist(), key=lambda r: (r["id"], r.get("stage") or ""))

@@ -1,0 +1,46 @@
+"""Custom stages and hooks used by the tests, referenced from YAML by import path."""
+
+from __future__ import annotations
+
+import os
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from mdfs.config import Strict
+from mdfs.stage import Stage, reject_where
+
+
+class DropKeyword(Stage):
+    """Drops documents containing a keyword: the README's custom-filter example, tested."""
+
+    class Params(Strict):
+        keyword: str = "广告"
+
+    def process(self, batch: pa.Table, ctx) -> pa.Table:
+        hit = pc.match_substring(batch.column("text"), self.params.keyword)
+        ctx.count("hits", pc.sum(hit).as_py() or 0)
+        return reject_where(self.with_scores(batch, {"hit": hit}), [(hit, "keyword")])
+
+
+def crash_on_shard(batch: pa.Table, ctx) -> None:
+    """Simulates a crash mid-run: raises on the shard named in MDFS_TEST_CRASH_SHARD."""
+    if os.environ.get("MDFS_TEST_CRASH_SHARD") == ctx.shard:
+        raise RuntimeError("simulated crash")
+
+
+def tag_length(batch: pa.Table, ctx) -> pa.Table:
+    """An after-hook that adds a column."""
+    return batch.append_column("hook__len", pc.utf8_length(batch.column("text")))
+
+
+ENDED: list[tuple[str, dict]] = []
+
+
+def record_end(stage: str, stats: dict) -> None:
+    ENDED.append((stage, stats))
+
+
+def abort_if_too_many_rejects(stage: str, stats: dict) -> None:
+    if sum(stats.get("reasons", {}).values()) > 0:
+        raise RuntimeError(f"{stage} rejected too much")
