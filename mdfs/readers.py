@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import zstandard
 
 from mdfs import storage
 from mdfs.config import InputConfig
@@ -60,45 +61,48 @@ class PieceReader:
         yield from reader(piece)
 
     # -- JSONL ---------------------------------------------------------------------------------
-    def _open_lines(self, piece: Piece):
+    def _lines(self, piece: Piece) -> tuple[Iterator[bytes], int]:
+        """Lines of the piece and the byte offset of the first one."""
         fs, p = storage.resolve(piece.path)
-        if piece.path.lower().endswith(COMPRESSIONS):
-            return io.BufferedReader(fs.open_input_stream(p, compression="detect"), 1 << 20), 0
+        name = piece.path.lower()
+        if name.endswith(COMPRESSIONS):
+            new = (lambda: zlib.decompressobj(wbits=31)) if name.endswith(".gz") else _zstd_decoder
+            return _split_lines(_decompress(fs.open_input_stream(p, compression=None), new)), 0
         f = io.BufferedReader(fs.open_input_file(p), 1 << 20)
         pos = piece.start
         if pos > 0:  # a line belongs to the piece holding its first byte: skip the one we land in
             f.seek(pos - 1)
             pos += len(f.readline()) - 1
-        return f, pos
+        return _read_lines(f), pos
 
     def _jsonl(self, piece: Piece) -> Iterator[ReadBatch]:
-        cfg, batch = self.cfg, ReadBatch()
-        stream, pos = self._open_lines(piece)
-        with stream:
-            while piece.end < 0 or pos < piece.end:
-                rid = f"{piece.rel}@{pos}"
-                try:
-                    line = stream.readline()
-                except (OSError, EOFError, zlib.error, ValueError) as e:
-                    batch.quarantine(rid, "corrupt_file", f"{piece.path}: read failed at byte {pos} of the "
-                                     f"decompressed stream: {e}; rest of file not readable", b"", piece.rel)
-                    break
-                if not line:
-                    break
-                pos += len(line)
-                batch.bytes_read += len(line)
-                if line.strip():
-                    self._jsonl_record(line, rid, piece, batch)
-                if len(batch) >= self.batch_docs:
-                    yield batch
-                    batch = ReadBatch()
+        batch = ReadBatch()
+        lines, pos = self._lines(piece)
+        while piece.end < 0 or pos < piece.end:
+            rid = f"{piece.rel}@{pos}"
+            try:
+                line = next(lines, b"")
+            except (OSError, EOFError, zlib.error, ValueError, zstandard.ZstdError) as e:
+                batch.quarantine(rid, "corrupt_file", f"{piece.path}: unreadable after byte {pos} of the "
+                                 f"decompressed stream: {e}; the rest of the file is lost", b"", piece.rel)
+                break
+            if not line:
+                break
+            pos += len(line)
+            batch.bytes_read += len(line)
+            if line.strip():
+                self._jsonl_record(line, rid, piece, batch)
+            if len(batch) >= self.batch_docs:
+                yield batch
+                batch = ReadBatch()
         if len(batch):
             yield batch
 
     def _jsonl_record(self, line: bytes, rid: str, piece: Piece, batch: ReadBatch) -> None:
         cfg = self.cfg
         if len(line) > self.max_bytes:
-            batch.quarantine(rid, "too_large", f"record of {len(line)} bytes > input.max_doc_mb", line, piece.rel)
+            batch.quarantine(rid, "too_large", f"{piece.path}: record of {len(line)} bytes > input.max_doc_mb",
+                             line, piece.rel)
             return
         try:
             rec = json.loads(line.decode("utf-8"))
@@ -150,7 +154,8 @@ class PieceReader:
                 elif not text.strip():
                     batch.quarantine(rid, "empty_text", "", "", piece.rel)
                 elif len(text) * 3 > self.max_bytes and len(text.encode()) > self.max_bytes:
-                    batch.quarantine(rid, "too_large", f"{len(text)} characters > input.max_doc_mb", text, piece.rel)
+                    batch.quarantine(rid, "too_large", f"{piece.path}: {len(text)} characters > input.max_doc_mb",
+                                     text, piece.rel)
                 else:
                     batch.add(rid, text, url if isinstance(url, str) else None, piece.rel)
             row += len(texts)
@@ -207,3 +212,44 @@ def decode_text(raw: bytes) -> str | None:
     ascii_ = sum(c.isascii() and c.isprintable() for c in visible)
     return text if (cjk + ascii_) / len(visible) > 0.9 and cjk > 0 else None
 
+
+
+def _zstd_decoder():
+    return zstandard.ZstdDecompressor().decompressobj()
+
+
+def _decompress(raw, new_decoder, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+    """Decompressed chunks of a gzip or zstd stream, across concatenated members/frames.
+
+    Raises EOFError if the stream stops before its end marker, *after* yielding everything that
+    could be decoded, so the complete records of a truncated file are kept.
+    """
+    decoder = None
+    with raw:
+        while chunk := raw.read(chunk_size):
+            while chunk:
+                decoder = decoder or new_decoder()
+                yield decoder.decompress(chunk)
+                chunk = decoder.unused_data if decoder.eof else b""
+                if decoder.eof:
+                    decoder = None
+    if decoder is not None and not decoder.eof:
+        raise EOFError("compressed stream ends before its end marker (truncated file?)")
+
+
+def _split_lines(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    carry = b""
+    for chunk in chunks:
+        data = carry + chunk
+        lines = data.split(b"\n")
+        carry = lines.pop()
+        for line in lines:
+            yield line + b"\n"
+    if carry:
+        yield carry
+
+
+def _read_lines(f) -> Iterator[bytes]:
+    with f:
+        while line := f.readline():
+            yield line
