@@ -47,6 +47,7 @@ class RayEngine:
             if cfg.engine.runtime_env:
                 kwargs["runtime_env"] = cfg.engine.runtime_env
             if cfg.engine.address:
+                _check_reachable(cfg.engine.address)
                 try:
                     ray.init(address=cfg.engine.address, **kwargs)
                 except (ConnectionError, RuntimeError) as e:
@@ -97,6 +98,19 @@ class _RayWorker:
 
     def call(self, method: str, item: tuple) -> dict:
         return getattr(self.runner, method)(*item)
+
+
+def _check_reachable(address: str, timeout: float = 10.0) -> None:
+    """Fail fast on a host:port nobody listens on (ray.init would retry for minutes)."""
+    import socket
+
+    if "://" in address or ":" not in address:  # 'auto', 'ray://…': let Ray resolve them
+        return
+    host, port = address.rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except (OSError, ValueError) as e:
+        raise EngineError(f"cannot join the Ray cluster at {address}: {e}. Is `ray start --head` running there?")
 
 
 def make_engine(cfg: RunConfig, root: str):

@@ -35,6 +35,7 @@ class Piece:
     start: int = 0  # byte offset (jsonl) or first row group (parquet)
     end: int = -1  # exclusive; -1 = to the end
     size: int = 0  # bytes this piece covers, for planning and progress
+    compression: str | None = None  # gzip | zstd, from the extension or the file's magic bytes
 
 
 @dataclass
@@ -120,6 +121,22 @@ def discover(cfg: InputConfig) -> tuple[list[tuple[str, str, str]], list[str]]:
     return found, skipped
 
 
+MAGIC = {b"\x1f\x8b": "gzip", b"\x28\xb5\x2f\xfd": "zstd"}
+
+
+def sniff_compression(file: str) -> str | None:
+    """gzip or zstd by extension, else by magic bytes (a compressed file without its extension)."""
+    name = file.lower()
+    if name.endswith(".gz"):
+        return "gzip"
+    if name.endswith((".zst", ".zstd")):
+        return "zstd"
+    fs, p = storage.resolve(file)
+    with fs.open_input_stream(p, compression=None) as f:
+        head = f.read(4)
+    return next((kind for magic, kind in MAGIC.items() if head.startswith(magic)), None)
+
+
 def _parquet_pieces(file: str, rel: str, cfg: InputConfig, target: int) -> list[Piece]:
     fs, p = storage.resolve(file)
     try:
@@ -149,11 +166,13 @@ def plan_shards(cfg: InputConfig) -> tuple[list[Shard], list[str]]:
         size = storage.file_size(file)
         if kind == "parquet":
             pieces += _parquet_pieces(file, rel, cfg, target)
-        elif kind == "jsonl" and not file.lower().endswith(COMPRESSIONS) and size > target:
+            continue
+        compression = sniff_compression(file) if size else None
+        if kind == "jsonl" and compression is None and size > target:
             pieces += [Piece(file, rel, kind, s, min(s + target, size), min(target, size - s))
                        for s in range(0, size, target)]
         else:
-            pieces.append(Piece(file, rel, kind, 0, -1, size))
+            pieces.append(Piece(file, rel, kind, 0, -1, size, compression))
     shards: list[Shard] = []
     for piece in pieces:
         if not shards or shards[-1].size + piece.size > target and shards[-1].pieces:

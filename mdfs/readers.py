@@ -19,7 +19,7 @@ import zstandard
 
 from mdfs import storage
 from mdfs.config import InputConfig
-from mdfs.inputs import COMPRESSIONS, Piece
+from mdfs.inputs import Piece
 
 DOC_SCHEMA = pa.schema([("id", pa.string()), ("text", pa.string()), ("url", pa.string()), ("source", pa.string())])
 PREVIEW_CHARS = 2000
@@ -64,9 +64,8 @@ class PieceReader:
     def _lines(self, piece: Piece) -> tuple[Iterator[bytes], int]:
         """Lines of the piece and the byte offset of the first one."""
         fs, p = storage.resolve(piece.path)
-        name = piece.path.lower()
-        if name.endswith(COMPRESSIONS):
-            new = (lambda: zlib.decompressobj(wbits=31)) if name.endswith(".gz") else _zstd_decoder
+        if piece.compression:
+            new = (lambda: zlib.decompressobj(wbits=31)) if piece.compression == "gzip" else _zstd_decoder
             return _split_lines(_decompress(fs.open_input_stream(p, compression=None), new)), 0
         f = io.BufferedReader(fs.open_input_file(p), 1 << 20)
         pos = piece.start
@@ -166,12 +165,8 @@ class PieceReader:
         batch = ReadBatch()
         fs, p = storage.resolve(piece.path)
         try:
-            if piece.path.lower().endswith(COMPRESSIONS):
-                with fs.open_input_stream(p, compression="detect") as f:
-                    raw = f.read()
-            else:
-                with fs.open_input_stream(p) as f:
-                    raw = f.read(self.max_bytes + 1)
+            with fs.open_input_stream(p, compression=piece.compression) as f:
+                raw = f.read(self.max_bytes + 1)
         except (OSError, EOFError, zlib.error) as e:
             batch.quarantine(piece.rel, "corrupt_file", f"{piece.path}: {e}", b"", piece.rel)
             yield batch

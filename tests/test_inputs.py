@@ -130,3 +130,9 @@ def test_truncated_zstd_is_not_silently_short(tmp_path):
     _, got, bad = read_all(InputConfig(paths=[str(tmp_path)]))
     assert len(got) >= 2 * 2000 + 100
     assert [b["reason"] for b in bad] == ["corrupt_file"] and "truncated" in bad[0]["detail"]
+
+
+def test_compressed_content_without_its_extension_is_sniffed(tmp_path):
+    write_jsonl(tmp_path / "mislabelled.jsonl", make_docs(5), compress=True)
+    _, got, bad = read_all(InputConfig(paths=[str(tmp_path)]))
+    assert len(got) == 5 and not bad
