@@ -20,7 +20,7 @@ from mdfs.layout import RunLayout
 from mdfs.plan import check_plan
 from mdfs.progress import Progress
 from mdfs.registry import load_hook
-from mdfs.stats import merge_all
+from mdfs.stats import merge_all, merge_into
 
 log = logging.getLogger(__name__)
 PACKAGES = ["mdfs", "ray", "pyarrow", "numpy", "datasketch", "fasttext-community", "jieba", "opencc", "pydantic"]
@@ -70,7 +70,7 @@ def run(config: RunConfig | str | None = None, input: str | list[str] | None = N
         final = {s.index for s in shards if _shard_done(layout, last, s.index)}
         for seg in segments:
             if seg.index > 0 and len(final) < len(shards):
-                _run_global(eng, cfg, layout, segments[seg.index - 1].global_after[1])
+                _run_global(eng, cfg, layout, segments[seg.index - 1].global_after[1], progress)
             todo = [s for s in shards if s.index not in final and not _shard_done(layout, seg.index, s.index)]
             skip_count += len(shards) - len(todo)
             run_count += len(todo)
@@ -83,7 +83,7 @@ def run(config: RunConfig | str | None = None, input: str | list[str] | None = N
             finally:
                 bar.close()
             markers = [storage.read_json(layout.shard_marker(seg.index, s.index)) for s in shards]
-            _on_end_hooks(cfg, seg, merge_all([m["stats"] for m in markers]))
+            _on_end_hooks(cfg, seg, merge_all([m["stats"] for m in markers] + [_global_stats(layout)]))
     finally:
         eng.close()
 
@@ -133,7 +133,7 @@ def _shard_done(layout: RunLayout, segment: int, shard: int) -> bool:
         return False
 
 
-def _run_global(eng, cfg: RunConfig, layout: RunLayout, spec) -> None:
+def _run_global(eng, cfg: RunConfig, layout: RunLayout, spec, progress: bool | None) -> None:
     from mdfs.registry import build_stage
 
     g = build_stage(spec, cfg.stages.index(spec))
@@ -146,12 +146,21 @@ def _run_global(eng, cfg: RunConfig, layout: RunLayout, spec) -> None:
         except (ValueError, KeyError, TypeError):
             pass
         todo.append((spec.name, b))
-    bar = Progress(f"{spec.name}: resolve buckets", len(todo))
+    bar = Progress(f"{spec.name}: resolve buckets", len(todo), live=progress)
     try:
         for result in eng.map("resolve_bucket", todo):
             bar.advance(result["removed"])
     finally:
         bar.close()
+
+
+def _global_stats(layout: RunLayout) -> dict:
+    """Counters of the resolve phases (clusters, cluster sizes), per global stage."""
+    out: dict = {}
+    for path in storage.list_files(storage.join(layout.root, "stats", "global")):
+        marker = storage.read_json(path)
+        merge_into(out, {marker["stage"]: {"counters": marker["counters"], "seconds": marker["seconds"]}})
+    return out
 
 
 def _on_end_hooks(cfg: RunConfig, seg, merged: dict) -> None:
@@ -176,7 +185,7 @@ def _versions() -> dict:
 
 
 def _finish(cfg, layout, segments, shards: list[Shard], skipped, markers, report, seconds) -> RunSummary:
-    stages = merge_all([m["stats"] for m in markers])
+    stages = merge_all([m["stats"] for m in markers] + [_global_stats(layout)])
     stages.pop("_keys", None)
     order = ["read"] + [n for seg in segments for n in seg.stage_names()]
     stages = {n: stages[n] for n in order if n in stages}

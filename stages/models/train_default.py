@@ -38,6 +38,7 @@ HQ, LQ = "__label__hq", "__label__lq"
 MAX_CHARS = 2000
 MIN_CHARS, MIN_ZH_RATIO = 50, 0.3  # the coarse stage's defaults: shorter / non-Chinese text never gets here
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+KANA = re.compile(r"[\u3040-\u30ff]")
 T2S = opencc.OpenCC("t2s")
 
 # Trained with a validation split carved from the training groups; the best by F1 (then AUC) is
@@ -62,10 +63,11 @@ def prepare(text: str) -> str:
     return T2S.convert(normalize(text))
 
 
-def passes_coarse(text: str) -> bool:
-    """The coarse stage's default floor: enough visible characters, enough of them Chinese."""
-    visible = len(re.sub(r"\s", "", text))
-    return visible >= MIN_CHARS and len(CJK.findall(text)) / max(visible, 1) >= MIN_ZH_RATIO
+def in_scope(text: str) -> bool:
+    """The coarse stage's default floor (enough visible characters, enough of them CJK), and not
+    Japanese: two magic-html pages pass the CJK ratio on kanji alone."""
+    visible, cjk, kana = len(re.sub(r"\s", "", text)), len(CJK.findall(text)), len(KANA.findall(text))
+    return visible >= MIN_CHARS and cjk / max(visible, 1) >= MIN_ZH_RATIO and kana <= 0.2 * (cjk + kana)
 
 
 def chunk_lines(lines: list[str], max_lines: int, max_chars: int = 800) -> list[str]:
@@ -317,10 +319,10 @@ def split_by_group(docs: list[Doc], test_frac: float, seed: int) -> tuple[list[D
     families: dict[str, set[str]] = defaultdict(set)
     for d in docs:
         families[d.group.split(":", 1)[0]].add(d.group)
-    rng, test_groups = random.Random(seed), set()
+    test_groups: set[str] = set()
     for family in sorted(families):
         groups = sorted(families[family])
-        rng.shuffle(groups)
+        random.Random(f"{seed}:{family}").shuffle(groups)  # one stream per family: sizes don't interact
         test_groups.update(groups[:max(1, round(test_frac * len(groups)))])
     return [d for d in docs if d.group not in test_groups], [d for d in docs if d.group in test_groups]
 
@@ -357,9 +359,10 @@ def evaluate(model: fasttext.FastText._FastText, docs: list[Doc], threshold: flo
     by_source: dict[str, list[float]] = defaultdict(list)
     for d, s in zip(docs, p):
         by_source[d.source].append(float(s))
+    f1 = 2 * precision * recall / max(precision + recall, 1e-9)
     return {
         "n": len(docs), "threshold": threshold, "precision_hq": round(precision, 4),
-        "recall_hq": round(recall, 4), "f1_hq": round(2 * precision * recall / max(precision + recall, 1e-9), 4),
+        "recall_hq": round(recall, 4), "f1_hq": round(f1, 4),
         "roc_auc": round(roc_auc(y, p), 4), "accuracy": round(float((pred == (y == 1)).mean()), 4),
         "mean_p_hq_by_source": {k: round(float(np.mean(v)), 4) for k, v in sorted(by_source.items())},
         "share_scored_hq_by_source": {k: round(float(np.mean(np.array(v) >= threshold)), 4)
@@ -389,6 +392,53 @@ def train(path: Path, params: dict) -> fasttext.FastText._FastText:
     return fasttext.train_supervised(input=str(path), **FIXED, **params)
 
 
+def build_dataset(corpora: Path, seed: int) -> list[Doc]:
+    """All documents, prepared as the pipeline would and kept if in scope; synthetic junk fills the
+    negatives up to the number of positives."""
+    docs = []
+    for d in wiki_docs(corpora) + magic_html_docs(corpora) + warc_spam_docs(corpora):
+        d.text = prepare(d.text)
+        if in_scope(d.text):
+            docs.append(d)
+    n_pos = sum(d.label == HQ for d in docs)
+    for d in synthetic_docs(corpora, max(2 * n_pos - len(docs), n_pos // 5), seed):
+        d.text = prepare(d.text)
+        docs.append(d)
+    return docs
+
+
+def tune_and_train(train_docs: list[Doc], test_docs: list[Doc], out: Path,
+                   seed: int) -> tuple[dict, list[dict], dict]:
+    """Pick lr/epoch/dim on a validation split of the training groups, train on the whole training
+    split, quantise and save to `out`. Returns the chosen params, the tuning table and the
+    unquantised model's held-out metrics."""
+    with tempfile.TemporaryDirectory() as tmp:
+        fit_file, train_file = Path(tmp) / "fit.txt", Path(tmp) / "train.txt"
+        fit, val = split_by_group(train_docs, 0.2, seed + 1)  # tuning never sees the test split
+        write_fasttext_file(fit, fit_file, seed)
+        tuning = []
+        for params in GRID:
+            m = evaluate(train(fit_file, params), val)
+            tuning.append({**params, "f1_hq": m["f1_hq"], "roc_auc": m["roc_auc"]})
+            print("tune", tuning[-1])
+        # best F1, then AUC; on ties the smaller, faster model
+        top = max(tuning, key=lambda r: (r["f1_hq"], r["roc_auc"], -r["dim"], -r["epoch"]))
+        best = {k: top[k] for k in ("lr", "epoch", "dim")}
+        write_fasttext_file(train_docs, train_file, seed)
+        model = train(train_file, best)
+        unquantized = {k: v for k, v in evaluate(model, test_docs).items() if not k.endswith("_by_source")}
+        model.quantize(input=str(train_file), qnorm=True, retrain=True, cutoff=QUANT_CUTOFF)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        model.save_model(str(out))
+    return best, tuning, unquantized
+
+
+def scores(model: fasttext.FastText._FastText, named_texts: dict[str, str]) -> dict[str, float]:
+    """P(hq) of raw texts (prepared here), by name."""
+    p = hq_probability(model, [prepare(t) for t in named_texts.values()])
+    return {name: round(float(x), 4) for name, x in zip(named_texts, p)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--corpora", type=Path, default=REPO.parent / "shared" / "corpora",
@@ -397,79 +447,53 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=20240501)
     ap.add_argument("--test-frac", type=float, default=0.2)
     args = ap.parse_args()
-    needed = ["wiki-zh", "html-zh/magic-html", "cc-warc/warcfile.warc", "lexicons/konsheng"]
+    needed = ["wiki-zh", "html-zh/magic-html", "html-zh/readability", "cc-warc/warcfile.warc",
+              "lexicons/konsheng"]
     missing = [n for n in needed if not (args.corpora / n).exists()]
     if missing:
         sys.exit(f"error: corpora not found under {args.corpora} (missing: {', '.join(missing)}); "
                  f"pass --corpora pointing at the shared corpora folder")
 
     t0 = time.perf_counter()
-    real = wiki_docs(args.corpora) + magic_html_docs(args.corpora) + warc_spam_docs(args.corpora)
-    n_pos = sum(d.label == HQ for d in real)
-    n_synth = max(n_pos - (len(real) - n_pos), n_pos // 5)  # fill up to balance, at least a fifth
-    docs = []
-    for d in real + synthetic_docs(args.corpora, n_synth, args.seed):
-        d.text = prepare(d.text)
-        if passes_coarse(d.text):
-            docs.append(d)
-    train_docs, test_docs = split_by_group(docs, args.test_frac, args.seed)
+    train_docs, test_docs = split_by_group(build_dataset(args.corpora, args.seed), args.test_frac, args.seed)
     counts = {side: dict(sorted(Counter(d.source for d in ds).items()))
               for side, ds in (("train", train_docs), ("test", test_docs))}
     print(json.dumps(counts, ensure_ascii=False, indent=1))
     t_data = time.perf_counter() - t0
-
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        fit, val = split_by_group(train_docs, 0.2, args.seed + 1)  # tuning never sees the test split
-        write_fasttext_file(fit, tmp / "fit.txt", args.seed)
-        tuning = []
-        for params in GRID:
-            m = evaluate(train(tmp / "fit.txt", params), val)
-            tuning.append({**params, "f1_hq": m["f1_hq"], "roc_auc": m["roc_auc"]})
-            print("tune", tuning[-1])
-        best = max(tuning, key=lambda r: (r["f1_hq"], r["roc_auc"], -r["dim"], -r["epoch"]))  # ties: smaller
-        best = {k: best[k] for k in ("lr", "epoch", "dim")}
-
-        write_fasttext_file(train_docs, tmp / "train.txt", args.seed)
-        model = train(tmp / "train.txt", best)
-        full = evaluate(model, test_docs)
-        model.quantize(input=str(tmp / "train.txt"), qnorm=True, retrain=True, cutoff=QUANT_CUTOFF)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        model.save_model(str(args.out))
+    best, tuning, unquantized = tune_and_train(train_docs, test_docs, args.out, args.seed)
     t_train = time.perf_counter() - t0 - t_data
 
     model = fasttext.load_model(str(args.out))  # evaluate exactly what ships
-    held_out = evaluate(model, test_docs)
-    mean_p = lambda ds, prefix: round(float(np.mean(  # noqa: E731
-        hq_probability(model, [d.text for d in ds if d.source.startswith(prefix)]))), 4)
-    articles = readability_articles(args.corpora)
-    readability = dict(zip(articles, np.round(hq_probability(
-        model, [prepare(t) for t in articles.values()]), 4).tolist()))
-    sanity = dict(zip(SANITY, np.round(hq_probability(model, [prepare(t) for t in SANITY.values()]), 4).tolist()))
+
+    def mean_p(prefix: str | tuple[str, ...]) -> float:
+        """Mean P(hq) of the held-out documents whose source starts with `prefix`."""
+        p = hq_probability(model, [d.text for d in test_docs if d.source.startswith(prefix)])
+        return round(float(p.mean()), 4)
+
+    real_only = evaluate(model, [d for d in test_docs if not d.source.startswith("synthetic/")])
     metrics = {
         "model": args.out.name, "size_bytes": args.out.stat().st_size, "labels": [HQ, LQ],
         "input": f"char_tokens(OpenCC t2s(normalize(text)), {MAX_CHARS})",
-        "train_params": {**FIXED, **best, "quantize": {"qnorm": True, "retrain": True, "cutoff": QUANT_CUTOFF}},
+        "train_params": {**FIXED, **best,
+                         "quantize": {"qnorm": True, "retrain": True, "cutoff": QUANT_CUTOFF}},
         "seed": args.seed, "docs": counts, "tuning_on_validation": tuning,
-        "held_out_quantized": held_out,
-        "held_out_quantized_real_only": {k: v for k, v in evaluate(
-            model, [d for d in test_docs if not d.source.startswith("synthetic/")]).items()
-            if k != "mean_p_hq_by_source"},
-        "held_out_unquantized": {k: full[k] for k in ("precision_hq", "recall_hq", "f1_hq", "roc_auc")},
+        "held_out_quantized": evaluate(model, test_docs),
+        "held_out_quantized_real_only": {k: v for k, v in real_only.items() if k != "mean_p_hq_by_source"},
+        "held_out_unquantized": unquantized,
         "sanity": {
-            "mean_p_hq_heldout_wiki": mean_p(test_docs, "wiki/"),
-            "mean_p_hq_heldout_synthetic_junk": mean_p(test_docs, "synthetic/"),
-            "mean_p_hq_heldout_real_negatives": mean_p(test_docs, ("magic/boilerplate", "warc/")),
-            "examples_p_hq": sanity,
-            "readability_articles_p_hq": readability,
+            "mean_p_hq_heldout_wiki": mean_p("wiki/"),
+            "mean_p_hq_heldout_synthetic_junk": mean_p("synthetic/"),
+            "mean_p_hq_heldout_real_negatives": mean_p(("magic/boilerplate", "warc/")),
+            "examples_p_hq": scores(model, SANITY),
+            "readability_articles_p_hq": scores(model, readability_articles(args.corpora)),
         },
         "seconds": {"data": round(t_data, 1), "tune_train_quantize": round(t_train, 1)},
     }
-    (args.out.with_suffix(".metrics.json")).write_text(json.dumps(metrics, ensure_ascii=False, indent=2) + "\n",
-                                                        encoding="utf-8")
-    print(json.dumps({k: metrics[k] for k in ("size_bytes", "held_out_quantized", "held_out_quantized_real_only",
-                                              "held_out_unquantized",
-                                              "sanity", "seconds")}, ensure_ascii=False, indent=1))
+    text = json.dumps(metrics, ensure_ascii=False, indent=2) + "\n"
+    args.out.with_suffix(".metrics.json").write_text(text, encoding="utf-8")
+    summary = ("size_bytes", "held_out_quantized", "held_out_quantized_real_only", "held_out_unquantized",
+               "sanity", "seconds")
+    print(json.dumps({k: metrics[k] for k in summary}, ensure_ascii=False, indent=1))
 
 
 if __name__ == "__main__":
