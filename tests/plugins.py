@@ -44,3 +44,19 @@ def record_end(stage: str, stats: dict) -> None:
 def abort_if_too_many_rejects(stage: str, stats: dict) -> None:
     if sum(stats.get("reasons", {}).values()) > 0:
         raise RuntimeError(f"{stage} rejected too much")
+
+
+def die_once_on_shard(batch: pa.Table, ctx) -> None:
+    """Kills the worker process the first time it sees the shard in MDFS_TEST_DIE_SHARD
+    (a flag file in MDFS_TEST_DIE_FLAG remembers it happened): a node or process failure mid-stage."""
+    flag = os.environ.get("MDFS_TEST_DIE_FLAG")
+    if flag and os.environ.get("MDFS_TEST_DIE_SHARD") == ctx.shard and not os.path.exists(flag):
+        open(flag, "w").close()
+        os._exit(1)
+
+
+def slow(batch: pa.Table, ctx) -> None:
+    """Makes every batch take a while, so a test can kill the driver mid-run."""
+    import time
+
+    time.sleep(float(os.environ.get("MDFS_TEST_SLOW", "0")))
