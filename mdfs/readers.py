@@ -117,13 +117,17 @@ class PieceReader:
             return
         text = rec.get(cfg.text_field)
         rid = str(rec[cfg.id_field]) if cfg.id_field and rec.get(cfg.id_field) is not None else rid
+        url = rec.get(cfg.url_field) if cfg.url_field else None
+        if (b"\\ud" in line or b"\\uD" in line) and not _encodable(text, rid, url):
+            batch.quarantine(rid.encode("utf-8", "replace").decode(), "invalid_utf8",
+                             f"{piece.path}: a lone UTF-16 surrogate escape", line, piece.rel)
+            return
         if not isinstance(text, str):
             batch.quarantine(rid, "missing_text", f"{piece.path}: field {cfg.text_field!r} missing or not a "
                              "string", line, piece.rel)
         elif not text.strip():
             batch.quarantine(rid, "empty_text", "", "", piece.rel)
         else:
-            url = rec.get(cfg.url_field) if cfg.url_field else None
             batch.add(rid, text, url if isinstance(url, str) else None, piece.rel)
 
     # -- Parquet -------------------------------------------------------------------------------
@@ -207,6 +211,17 @@ def decode_text(raw: bytes) -> str | None:
     ascii_ = sum(c.isascii() and c.isprintable() for c in visible)
     return text if (cjk + ascii_) / len(visible) > 0.9 and cjk > 0 else None
 
+
+
+def _encodable(*values) -> bool:
+    """False if a string holds a lone surrogate (valid JSON escape, not valid UTF-8)."""
+    try:
+        for v in values:
+            if isinstance(v, str):
+                v.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _zstd_decoder():
