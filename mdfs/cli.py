@@ -10,11 +10,13 @@ from mdfs.errors import MdfsError
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="mdfs", description="Clean Chinese web dumps into pretraining corpora.")
-    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    p = argparse.ArgumentParser(prog="mdfs", description="Clean Chinese web dumps into pretraining corpora.",
+                                parents=[common])
     sub = p.add_subparsers(dest="command", required=True)
 
-    r = sub.add_parser("run", help="run a pipeline")
+    r = sub.add_parser("run", help="run a pipeline", parents=[common])
     r.add_argument("config", nargs="?", help="YAML recipe (default: configs/zh_web.yaml)")
     r.add_argument("--input", "-i", action="append", help="file, folder or glob; local or s3://… (repeatable)")
     r.add_argument("--output", "-o", help="run directory, local or s3://…")
@@ -26,7 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--force", action="store_true", help="replace a previous run with a different config")
     r.add_argument("--no-progress", action="store_true", help="plain log lines instead of live progress bars")
 
-    v = sub.add_parser("validate", help="check a config and print the resolved plan")
+    v = sub.add_parser("validate", help="check a config and print the resolved plan", parents=[common])
     v.add_argument("config", nargs="?")
     v.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     return p
@@ -67,7 +69,8 @@ def _run(args) -> int:
     from mdfs import storage
     report = json.loads(storage.read_bytes(storage.join(summary.output, "manifest.json")))["conservation"]
     print(format_report(report))
-    print(f"done in {summary.seconds:.1f}s ({summary.shards_run} shards run, {summary.shards_skipped} resumed)")
+    print(f"done in {summary.seconds:.1f}s ({summary.shards_run} shard tasks run, {summary.shards_skipped} resumed "
+          "from an earlier run)")
     print(f"  corpus:   {storage.join(summary.output, 'data')}/")
     print(f"  rejects:  {storage.join(summary.output, 'rejects')}/")
     print(f"  stats:    {storage.join(summary.output, 'stats')}/")
