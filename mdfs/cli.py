@@ -10,10 +10,11 @@ from mdfs.errors import MdfsError
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
-    p = argparse.ArgumentParser(prog="mdfs", description="Clean Chinese web dumps into pretraining corpora.",
-                                parents=[common])
+    levels = ["DEBUG", "INFO", "WARNING", "ERROR"]
+    common = argparse.ArgumentParser(add_help=False)  # --log-level also after the subcommand
+    common.add_argument("--log-level", default=argparse.SUPPRESS, choices=levels)
+    p = argparse.ArgumentParser(prog="mdfs", description="Clean Chinese web dumps into pretraining corpora.")
+    p.add_argument("--log-level", default="INFO", choices=levels)
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("run", help="run a pipeline", parents=[common])
