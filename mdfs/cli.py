@@ -28,10 +28,27 @@ def _parser() -> argparse.ArgumentParser:
                    help="override a config value, e.g. stages.coarse.min_chars=200")
     r.add_argument("--force", action="store_true", help="replace a previous run with a different config")
     r.add_argument("--no-progress", action="store_true", help="plain log lines instead of live progress bars")
+    r.add_argument("--no-report", action="store_true", help="do not write report/ at the end (output.report)")
+
+    rp = sub.add_parser("report", help="write report/ (HTML, Markdown, JSON) for a finished run", parents=[common])
+    rp.add_argument("run_dir", help="a run directory, local or s3://…")
+    rp.add_argument("--samples", type=int, default=5, help="rejected documents shown per reason")
+
+    st = sub.add_parser("stats", help="dataset statistics of any JSONL/Parquet/text corpus", parents=[common])
+    st.add_argument("paths", nargs="+", help="files, folders or globs, local or s3://…")
+    st.add_argument("--engine", choices=["ray", "serial"], default="ray", help="ray (default, embedded) or serial")
+    st.add_argument("--ray-address", help="join a running Ray cluster")
+    st.add_argument("--workers", type=int, help="CPUs of the embedded Ray instance (default: all)")
+    st.add_argument("--text-field", default="text")
+    st.add_argument("--json", metavar="FILE", help="also write the statistics as JSON")
 
     v = sub.add_parser("validate", help="check a config and print the resolved plan", parents=[common])
     v.add_argument("config", nargs="?")
     v.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+
+    from mdfs.quality.commands import add_quality_parser
+
+    add_quality_parser(sub, [common])
     return p
 
 
@@ -49,6 +66,17 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "run":
             return _run(args)
+        if args.command == "report":
+            from mdfs.report import write_report
+
+            print(f"report: {write_report(args.run_dir, samples=args.samples)}")
+            return 0
+        if args.command == "stats":
+            return _stats(args)
+        if args.command == "quality":
+            from mdfs.quality.commands import run_quality
+
+            return run_quality(args)
     except MdfsError as e:
         print(f"mdfs: error: {e}", file=sys.stderr)
         return 2
@@ -64,7 +92,7 @@ def _run(args) -> int:
 
     summary = run(args.config, args.input, args.output, overrides=args.set, force=args.force,
                   engine=args.engine, workers=args.workers, address=args.ray_address,
-                  progress=False if args.no_progress else None)
+                  progress=False if args.no_progress else None, report=False if args.no_report else None)
     import json
 
     from mdfs import storage
@@ -76,6 +104,22 @@ def _run(args) -> int:
     print(f"  rejects:  {storage.join(summary.output, 'rejects')}/")
     print(f"  stats:    {storage.join(summary.output, 'stats')}/")
     print(f"  manifest: {storage.join(summary.output, 'manifest.json')} (conservation check included)")
+    if summary.report:
+        print(f"  report:   {summary.report}")
+    return 0
+
+
+def _stats(args) -> int:
+    import json
+
+    from mdfs import storage
+    from mdfs.datastats import compute_stats, format_stats
+
+    stats = compute_stats(args.paths, engine=args.engine, text_field=args.text_field, address=args.ray_address,
+                          workers=args.workers)
+    print(format_stats(stats), end="")
+    if args.json:
+        storage.write_bytes(args.json, json.dumps(stats, ensure_ascii=False, indent=1).encode())
     return 0
 
 

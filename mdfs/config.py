@@ -27,7 +27,7 @@ class Strict(BaseModel):
 
 class InputConfig(Strict):
     paths: list[str] = Field(default_factory=list)
-    format: Literal["auto", "jsonl", "parquet", "txt"] = "auto"
+    format: Literal["auto", "jsonl", "parquet", "txt", "warc", "html"] = "auto"
     text_field: str = "text"
     id_field: str | None = "id"
     url_field: str | None = "url"
@@ -40,6 +40,7 @@ class OutputConfig(Strict):
     compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
     keep_rejected_text: bool = True
     keep_work: bool = False
+    report: bool = True  # write report/ (HTML, Markdown, JSON) at the end of a run
 
 
 class EngineConfig(Strict):
@@ -81,6 +82,7 @@ class RunConfig(Strict):
         data.pop("engine")
         data["output"].pop("path")
         data["output"].pop("keep_work")
+        data["output"].pop("report", None)  # the report does not change the corpus
         blob = json.dumps(data, sort_keys=True, ensure_ascii=False).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 

@@ -1,9 +1,9 @@
 """Find input files and cut them into shards of roughly `shard_size_mb`.
 
 A shard is a list of pieces: a byte range of a plain JSONL file, a range of Parquet row groups,
-a whole compressed file, or a whole text file. Small files are packed together; large splittable
-files are cut. The plan is a pure function of the inputs and the config, so every engine and every
-rerun sees the same shards.
+a whole compressed file, or a whole text, WARC/WET or HTML file. Small files are packed together;
+large splittable files are cut. The plan is a pure function of the inputs and the config, so every
+engine and every rerun sees the same shards.
 """
 
 from __future__ import annotations
@@ -25,13 +25,15 @@ log = logging.getLogger(__name__)
 
 COMPRESSIONS = (".gz", ".zst", ".zstd")
 JSONL_EXT = (".jsonl", ".ndjson", ".json")
+WARC_EXT = (".warc", ".wet")
+HTML_EXT = (".html", ".htm", ".xhtml")
 
 
 @dataclass(frozen=True)
 class Piece:
     path: str  # path or URI readable by storage.resolve
     rel: str  # path relative to the input root: provenance and default ids
-    kind: str  # jsonl | parquet | txt
+    kind: str  # jsonl | parquet | txt | warc | html
     start: int = 0  # byte offset (jsonl) or first row group (parquet)
     end: int = -1  # exclusive; -1 = to the end
     size: int = 0  # bytes this piece covers, for planning and progress
@@ -57,14 +59,17 @@ def detect_kind(path: str, forced: str = "auto") -> str | None:
         return forced
     name = path.lower()
     for ext in COMPRESSIONS:
-        if name.endswith(ext):
-            name = name[: -len(ext)]
+        name = name.removesuffix(ext)
     if name.endswith(JSONL_EXT):
         return "jsonl"
     if name.endswith((".parquet", ".pq")):
         return "parquet"
     if name.endswith(".txt"):
         return "txt"
+    if name.endswith(WARC_EXT):
+        return "warc"
+    if name.endswith(HTML_EXT):
+        return "html"
     return None
 
 
@@ -109,8 +114,8 @@ def discover(cfg: InputConfig) -> tuple[list[tuple[str, str, str]], list[str]]:
             kind = detect_kind(file, cfg.format)
             if kind is None:
                 if explicit:
-                    raise InputError(f"{file}: unknown input format (use .jsonl[.gz|.zst], .parquet or .txt, "
-                                     "or set input.format)")
+                    raise InputError(f"{file}: unknown input format (use .jsonl[.gz|.zst], .parquet, .txt, "
+                                     ".warc[.gz], .wet[.gz] or .html, or set input.format)")
                 skipped.append(file)
                 continue
             found.append((file, _rel(file, root), kind))

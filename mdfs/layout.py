@@ -18,21 +18,28 @@ class RunLayout:
     def rejects(self, stage: str, shard: int) -> str:
         return join(self.root, "rejects", stage, f"part-{shard:05d}.parquet")
 
-    def keys_dir(self, stage: str, bucket: int) -> str:
-        return join(self.root, "_work", stage, "keys", f"bucket-{bucket:05d}")
+    def global_dir(self, stage: str, output: str, partition: int | None = None) -> str:
+        """Where a global stage keeps one named output, or one partition of it."""
+        base = join(self.root, "_work", stage, output)
+        return base if partition is None else join(base, f"bucket-{partition:05d}")
 
-    def keys(self, stage: str, bucket: int, shard: int) -> str:
-        return join(self.keys_dir(stage, bucket), f"part-{shard:05d}.parquet")
+    def global_part(self, stage: str, output: str, partition: int, part: int) -> str:
+        """One writer's share of a partition: `part` is the shard (map) or the work item (phase)."""
+        return join(self.global_dir(stage, output, partition), f"part-{part:05d}.parquet")
 
-    def removals(self, stage: str, bucket: int) -> str:
-        return join(self.root, "_work", stage, "removals", f"bucket-{bucket:05d}.parquet")
+    def removals_dir(self, stage: str) -> str:
+        return join(self.root, "_work", stage, "removals")
+
+    def removals(self, stage: str, phase: str, item: int) -> str:
+        return join(self.removals_dir(stage), f"{phase}-{item:05d}.parquet")
 
     def shard_marker(self, segment: int, shard: int) -> str:
         """Per-shard stats; written last, so it is also the shard's done marker."""
         return join(self.root, "stats", "shards", f"seg{segment}-part-{shard:05d}.json")
 
-    def bucket_marker(self, stage: str, bucket: int) -> str:
-        return join(self.root, "stats", "global", f"{stage}-bucket-{bucket:05d}.json")
+    def phase_marker(self, stage: str, phase: str, item: int) -> str:
+        """Counters and files of one work item of a global phase; written last, so also its done marker."""
+        return join(self.root, "stats", "global", f"{stage}-{phase}-{item:05d}.json")
 
     @property
     def run_marker(self) -> str:

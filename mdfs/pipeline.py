@@ -37,6 +37,7 @@ class RunSummary:
     seconds: float = 0.0
     shards_run: int = 0
     shards_skipped: int = 0
+    report: str | None = None  # report/index.html, when written
 
     @property
     def data_dir(self) -> str:
@@ -45,11 +46,14 @@ class RunSummary:
 
 def run(config: RunConfig | str | None = None, input: str | list[str] | None = None, output: str | None = None,
         *, overrides: list[str] | None = None, force: bool = False, engine: str | None = None,
-        workers: int | None = None, address: str | None = None, progress: bool | None = None) -> RunSummary:
+        workers: int | None = None, address: str | None = None, progress: bool | None = None,
+        report: bool | None = None) -> RunSummary:
     """Clean a corpus. `config` is a RunConfig, a YAML path or None for the default Chinese web recipe."""
+    want_report = report  # None: as output.report says
     if not isinstance(config, RunConfig):
         extra = {"input": {"paths": [input] if isinstance(input, str) else input},
-                 "output": {"path": output}, "engine": {"kind": engine, "workers": workers, "address": address}}
+                 "output": {"path": output, "report": report},
+                 "engine": {"kind": engine, "workers": workers, "address": address}}
         config = load_config(config, overrides, extra)
     cfg = config
     if not cfg.output.path:
@@ -65,13 +69,15 @@ def run(config: RunConfig | str | None = None, input: str | list[str] | None = N
     eng = make_engine(cfg, root)
     run_count = skip_count = 0
     try:
-        last = segments[-1].index
-        # A shard finished in the last segment needs nothing earlier (its _work files may be gone).
-        final = {s.index for s in shards if _shard_done(layout, last, s.index)}
+        needed = _shards_needed(cfg, layout, segments, shards)
+        upstream_ran = False  # a rerun upstream makes every phase of the next global stage run again
         for seg in segments:
-            if seg.index > 0 and len(final) < len(shards):
-                _run_global(eng, cfg, layout, segments[seg.index - 1].global_after[1], progress)
-            todo = [s for s in shards if s.index not in final and not _shard_done(layout, seg.index, s.index)]
+            if seg.index > 0 and needed[seg.index]:
+                _run_global(eng, cfg, layout, segments[seg.index - 1].global_after, len(shards), progress,
+                            rerun_all=upstream_ran)
+            todo = [s for s in shards if s.index in needed[seg.index]
+                    and not _shard_done(layout, seg.index, s.index)]
+            upstream_ran = bool(todo)
             skip_count += len(shards) - len(todo)
             run_count += len(todo)
             bar = Progress(f"segment {seg.index} [{', '.join(seg.stage_names()) or 'read'}]", len(todo),
@@ -91,6 +97,11 @@ def run(config: RunConfig | str | None = None, input: str | list[str] | None = N
     report = check_conservation(cfg, segments, markers)
     summary = _finish(cfg, layout, segments, shards, skipped, markers, report, time.perf_counter() - started)
     summary.shards_run, summary.shards_skipped = run_count, skip_count
+    if cfg.output.report if want_report is None else want_report:
+        from mdfs.report import write_report
+
+        summary.report = write_report(root)
+        log.info("report: %s", summary.report)
     return summary
 
 
@@ -122,36 +133,60 @@ def _guard_output(cfg: RunConfig, layout: RunLayout, force: bool) -> None:
 
 def _shard_done(layout: RunLayout, segment: int, shard: int) -> bool:
     """A shard is done when its marker parses and every file it lists exists with the same size."""
-    path = layout.shard_marker(segment, shard)
+    return _files_ok(layout.shard_marker(segment, shard))
+
+
+def _shards_needed(cfg: RunConfig, layout: RunLayout, segments, shards: list[Shard]) -> list[set[int]]:
+    """Per segment, the shards that must exist there. A shard finished in the last segment needs nothing
+    earlier (its _work files may be gone); but a global stage that is not finished needs every shard of
+    the segment before it, even finished ones, since its phases read all of their keys."""
+    from mdfs.registry import build_stage
+
+    needed = [set() for _ in segments]
+    needed[-1] = {s.index for s in shards if not _shard_done(layout, segments[-1].index, s.index)}
+    for seg in reversed(segments[:-1]):
+        after = needed[seg.index + 1]
+        if after and not _global_done(layout, build_stage(seg.global_after[1], seg.global_after[0]),
+                                      seg.global_after[1].name, len(shards)):
+            after = {s.index for s in shards}
+        needed[seg.index] = set(after)
+    return needed
+
+
+def _files_ok(path: str) -> bool:
+    """A done marker counts when it parses and every file it lists exists with the same size."""
     if not storage.exists(path):
         return False
     try:
         marker = storage.read_json(path)
         return all(storage.exists(f["path"]) and storage.file_size(f["path"]) == f["bytes"] for f in marker["files"])
     except (ValueError, KeyError, TypeError, OSError):
-        log.warning("damaged done marker %s: redoing the shard", path)
+        log.warning("damaged done marker %s: redoing its work", path)
         return False
 
 
-def _run_global(eng, cfg: RunConfig, layout: RunLayout, spec, progress: bool | None) -> None:
+def _global_done(layout: RunLayout, g, name: str, shards: int) -> bool:
+    return all(_files_ok(layout.phase_marker(name, p.name, i)) for p in g.phases(shards) for i in range(p.items))
+
+
+def _run_global(eng, cfg: RunConfig, layout: RunLayout, stage, shards: int, progress: bool | None,
+                rerun_all: bool = False) -> None:
+    """Run the phases of a global stage in order, each a map over its work items. Finished items are
+    skipped, unless something upstream ran again in this invocation: then every later item runs."""
     from mdfs.registry import build_stage
 
-    g = build_stage(spec, cfg.stages.index(spec))
-    todo = []
-    for b in range(g.buckets):
-        path = layout.bucket_marker(spec.name, b)
+    index, spec = stage
+    g = build_stage(spec, index)
+    for phase in g.phases(shards):
+        todo = [(spec.name, phase.name, i, shards) for i in range(phase.items)
+                if rerun_all or not _files_ok(layout.phase_marker(spec.name, phase.name, i))]
+        bar = Progress(f"{spec.name}: {phase.name}", len(todo), live=progress)
         try:
-            if storage.exists(path) and storage.exists(storage.read_json(path)["file"]["path"]):
-                continue
-        except (ValueError, KeyError, TypeError):
-            pass
-        todo.append((spec.name, b))
-    bar = Progress(f"{spec.name}: resolve buckets", len(todo), live=progress)
-    try:
-        for result in eng.map("resolve_bucket", todo):
-            bar.advance(result["removed"])
-    finally:
-        bar.close()
+            for result in eng.map("run_phase", todo):
+                bar.advance(result["removed"])
+        finally:
+            bar.close()
+        rerun_all = rerun_all or bool(todo)
 
 
 def _global_stats(layout: RunLayout) -> dict:
@@ -159,7 +194,8 @@ def _global_stats(layout: RunLayout) -> dict:
     out: dict = {}
     for path in storage.list_files(storage.join(layout.root, "stats", "global")):
         marker = storage.read_json(path)
-        merge_into(out, {marker["stage"]: {"counters": marker["counters"], "seconds": marker["seconds"]}})
+        merge_into(out, {marker["stage"]: {"counters": marker["counters"], "seconds": marker["seconds"],
+                                           **({"notes": marker["notes"]} if marker.get("notes") else {})}})
     return out
 
 
@@ -189,7 +225,7 @@ def _finish(cfg, layout, segments, shards: list[Shard], skipped, markers, report
     stages.pop("_keys", None)
     order = ["read"] + [n for seg in segments for n in seg.stage_names()]
     stages = {n: stages[n] for n in order if n in stages}
-    files = [f for m in markers for f in m["files"] if f["kind"] != "work"]
+    files = [f for m in markers for f in m["files"] if f["kind"] not in ("work", "global")]
     files.sort(key=lambda f: f["path"])
     for f in files:
         f["path"] = f["path"][len(layout.root) + 1:]

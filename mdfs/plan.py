@@ -1,8 +1,9 @@
 """Cut the stage list into segments at global stages.
 
 Segment k runs its per-batch stages on every shard. If a global stage follows, the segment writes its
-kept documents to `_work/seg{k}` and the global stage's keys; the global stage resolves bucket by
-bucket; segment k+1 begins by removing what it resolved. The last segment writes `data/`.
+kept documents to `_work/seg{k}` and the global stage's map output (its keys); the global stage runs its
+phases (by default one: resolve bucket by bucket); segment k+1 begins by removing what they resolved.
+The last segment writes `data/`.
 """
 
 from __future__ import annotations
@@ -76,7 +77,8 @@ def describe(cfg: RunConfig) -> str:
             index, spec = seg.global_after
             stage = build_stage(spec, index)
             lines.append(f"  => global {spec.name} ({type(stage).__name__}) "
-                         f"{stage.params.model_dump(mode='json')}: keys → resolve per bucket")
+                         f"{stage.params.model_dump(mode='json')}: map over shards → "
+                         f"{' → '.join(p.name for p in stage.phases(1))}")
     disabled = [s.name for s in cfg.stages if not s.enabled]
     if disabled:
         lines.append(f"disabled: {disabled}")

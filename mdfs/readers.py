@@ -2,7 +2,12 @@
 
 Bad records never crash a run and are never dropped silently: each becomes a reject of the
 pseudo-stage `read` with a reason (malformed_json, invalid_utf8, missing_text, empty_text,
-too_large, undecodable, corrupt_file) and enough of its bytes to look at.
+too_large, undecodable, corrupt_file; for WARC/HTML also http_status, not_html, binary_payload,
+truncated_record, bad_content_length, bad_record, bad_http_encoding) and enough of its bytes to look at.
+
+Every kind yields the same schema (DOC_SCHEMA). Text inputs fill `text`; web inputs (WARC, WET, HTML
+files) cannot decode their bytes here without guessing, so they leave `text` null and carry the payload
+in the binary column `raw` with its provenance; the collection stage decodes, extracts and drops `raw`.
 """
 
 from __future__ import annotations
@@ -20,9 +25,17 @@ import zstandard
 from mdfs import storage
 from mdfs.config import InputConfig
 from mdfs.inputs import Piece
+from mdfs.warc import DecodedStream, RawRecord, gzip_chunks, iter_records, looks_binary
 
-DOC_SCHEMA = pa.schema([("id", pa.string()), ("text", pa.string()), ("url", pa.string()), ("source", pa.string())])
+DOC_SCHEMA = pa.schema([
+    ("id", pa.string()), ("text", pa.string()), ("url", pa.string()), ("source", pa.string()),
+    ("domain", pa.string()), ("fetch_date", pa.timestamp("ms", tz="UTC")), ("warc_record_id", pa.string()),
+    ("content_type", pa.string()), ("http_charset", pa.string()),
+    ("raw", pa.large_binary()),  # undecoded web payload; null for text inputs; dropped by collection
+])
+WEB_FIELDS = ("domain", "fetch_date", "warc_record_id", "content_type", "http_charset", "raw")
 PREVIEW_CHARS = 2000
+BATCH_RAW_BYTES = 64 << 20  # a batch of web pages is cut at this many payload bytes
 
 
 @dataclass
@@ -36,10 +49,21 @@ class ReadBatch:
     def add(self, id_: str, text: str, url, source: str) -> None:
         for k, v in (("id", id_), ("text", text), ("url", url), ("source", source)):
             self.docs[k].append(v)
+        for k in WEB_FIELDS:
+            self.docs[k].append(None)
+
+    def add_web(self, rec: RawRecord, source: str) -> None:
+        """A web payload still to be decoded by the collection stage (text stays null)."""
+        for k, v in (("id", rec.id), ("text", None), ("url", rec.url), ("source", source),
+                     ("domain", rec.domain), ("fetch_date", rec.fetch_date), ("warc_record_id", rec.record_id),
+                     ("content_type", rec.content_type), ("http_charset", rec.http_charset),
+                     ("raw", rec.raw)):
+            self.docs[k].append(v)
 
     def quarantine(self, id_: str, reason: str, detail: str, preview, source: str) -> None:
         if isinstance(preview, bytes):
-            preview = preview[: PREVIEW_CHARS * 3].decode("utf-8", errors="replace")
+            head = preview[: PREVIEW_CHARS * 3]
+            preview = decode_text(head) or head.decode("utf-8", errors="replace")
         self.bad.append({"id": id_, "reason": reason, "detail": detail,
                          "text": (preview or "")[:PREVIEW_CHARS], "source": source})
 
@@ -57,7 +81,8 @@ class PieceReader:
         self.max_bytes = int(cfg.max_doc_mb * 1024 * 1024)
 
     def read(self, piece: Piece) -> Iterator[ReadBatch]:
-        reader = {"jsonl": self._jsonl, "parquet": self._parquet, "txt": self._txt}[piece.kind]
+        reader = {"jsonl": self._jsonl, "parquet": self._parquet, "txt": self._txt, "warc": self._warc,
+                  "html": self._html}[piece.kind]
         yield from reader(piece)
 
     # -- JSONL ---------------------------------------------------------------------------------
@@ -188,6 +213,63 @@ class PieceReader:
             else:
                 batch.add(piece.rel, text, None, piece.rel)
         yield batch
+
+
+    # -- WARC / WET: one document per response, resource or conversion record --------------------
+    def _warc(self, piece: Piece) -> Iterator[ReadBatch]:
+        stream = DecodedStream(piece.path, piece.compression, _file_chunks)
+        batch, raw_bytes, last = ReadBatch(), 0, 0
+        for rec in iter_records(stream, piece.rel, self.max_bytes):
+            batch.bytes_read += stream.pos - last
+            last = stream.pos
+            if rec.reason:
+                batch.quarantine(rec.id, rec.reason, rec.detail, rec.raw, piece.rel)
+            else:
+                batch.add_web(rec, piece.rel)
+                raw_bytes += len(rec.raw)
+            if len(batch) >= self.batch_docs or raw_bytes >= BATCH_RAW_BYTES:
+                yield batch
+                batch, raw_bytes = ReadBatch(), 0
+        if len(batch):
+            yield batch
+
+    # -- HTML files: one page per file -----------------------------------------------------------
+    def _html(self, piece: Piece) -> Iterator[ReadBatch]:
+        batch = ReadBatch()
+        fs, p = storage.resolve(piece.path)
+        try:
+            with fs.open_input_stream(p, compression=piece.compression) as f:
+                raw = f.read(self.max_bytes + 1)
+        except (OSError, EOFError, zlib.error) as e:
+            batch.quarantine(piece.rel, "corrupt_file", f"{piece.path}: {e}", b"", piece.rel)
+            yield batch
+            return
+        batch.bytes_read = len(raw)
+        rec = RawRecord(piece.rel, None, None, None, None, "text/html", None, 0, raw=raw)
+        if len(raw) > self.max_bytes:
+            batch.quarantine(piece.rel, "too_large", f"{piece.path}: larger than input.max_doc_mb", raw,
+                             piece.rel)
+        elif not raw.strip():
+            batch.quarantine(piece.rel, "empty_text", f"{piece.path}: empty", "", piece.rel)
+        elif looks_binary(raw):
+            batch.quarantine(piece.rel, "binary_payload", f"{piece.path}: binary content", raw, piece.rel)
+        else:
+            batch.add_web(rec, piece.rel)
+        yield batch
+
+
+def _file_chunks(raw, compression: str | None) -> Iterator[bytes]:
+    if compression == "gzip":
+        return gzip_chunks(raw)
+    if compression == "zstd":
+        return _decompress(raw, _zstd_decoder)
+    return _plain_chunks(raw)
+
+
+def _plain_chunks(raw, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+    with raw:
+        while chunk := raw.read(chunk_size):
+            yield chunk
 
 
 def decode_text(raw: bytes) -> str | None:

@@ -15,7 +15,7 @@ BUILTIN_STAGES = {
     "collection": "stages.collection:Collection",
     "coarse": "stages.coarse:CoarseFilter",
     "quality": "stages.quality:QualityFilter",
-    "dedup": "stages.dedup:ExactDedup",
+    "dedup": "stages.dedup:Dedup",
     "fine": "stages.fine:FineFilter",
 }
 

@@ -1,4 +1,4 @@
-"""The one code path: read → stages → write, for one shard; and resolve, for one bucket.
+"""The one code path: read → stages → write, for one shard; and one work item of a global phase.
 
 Both engines (serial and Ray) call exactly these methods. A `ShardRunner` lives once per worker,
 so stages are set up once per worker and per segment, not once per shard or batch.
@@ -18,12 +18,13 @@ import pyarrow.dataset as pads
 from mdfs import storage
 from mdfs.config import RunConfig
 from mdfs.errors import MdfsError, StageError
+from mdfs.globalwork import REMOVAL_SCHEMA, GlobalWork
 from mdfs.inputs import Shard
 from mdfs.layout import RunLayout
 from mdfs.plan import Segment, build_segments
 from mdfs.readers import DOC_SCHEMA, PieceReader
 from mdfs.registry import build_stage, load_hook
-from mdfs.stage import BUCKET, REJECT, REJECT_DETAIL, GlobalStage, Stage, StageContext
+from mdfs.stage import REJECT, REJECT_DETAIL, GlobalStage, Stage, StageContext
 from mdfs.stats import add_counter, empty_stage_stats
 
 READ_STAGE = "read"
@@ -144,16 +145,18 @@ class ShardRunner:
                              shard=shard.name) from e
 
     def _removals_for(self, stage: str, shard: int) -> pa.Table:
-        g = self._global(stage)
-        paths = [self.layout.removals(stage, b) for b in range(g.buckets)]
-        fs, _ = storage.resolve(paths[0])
-        ds = pads.dataset([storage.resolve(p)[1] for p in paths], filesystem=fs, format="parquet")
+        files = [f for f in storage.list_files(self.layout.removals_dir(stage)) if f.endswith(".parquet")]
+        if not files:
+            return REMOVAL_SCHEMA.empty_table()
+        fs, _ = storage.resolve(files[0])
+        ds = pads.dataset([storage.resolve(p)[1] for p in files], filesystem=fs, format="parquet")
         return ds.to_table(columns=["row", "reason", "detail"], filter=pc.field("shard") == shard)
 
-    def _global(self, name: str) -> GlobalStage:
+    def _global(self, name: str) -> tuple[GlobalStage, int]:
+        """The global stage called `name`, set up in this worker, and the segment it reads."""
         for seg in self.segments:
             if seg.global_after and seg.global_after[1].name == name:
-                return self._stage(*seg.global_after).stage
+                return self._stage(*seg.global_after).stage, seg.index
         raise KeyError(name)
 
     def _apply(self, built: BuiltStage, batch: pa.Table, shard: Shard, st: dict) -> tuple[pa.Table, pa.Table]:
@@ -240,46 +243,40 @@ class ShardRunner:
             return files
         files.append({**storage.write_parquet(self.layout.work(seg.index, shard), table, comp), "kind": "work"})
         index, spec = seg.global_after
-        built = self._stage(index, spec)
-        g: GlobalStage = built.stage
+        g: GlobalStage = self._stage(index, spec).stage
         ctx = StageContext(spec.name, f"part-{shard:05d}")
+        work = GlobalWork(self.layout, spec.name, "map", shard, compression=comp, segment=seg.index)
+        t0 = time.perf_counter()
         try:
-            keys = g.keys(table, ctx)
+            g.map_shard(table, work, ctx)
+            work.close()
+        except MdfsError:
+            raise
         except Exception as e:
-            raise StageError(f"keys() raised {type(e).__name__}: {e}", stage=spec.name, shard=ctx.shard) from e
-        if keys.num_rows != table.num_rows:
-            raise StageError("keys() must return one row per document", stage=spec.name, shard=ctx.shard)
-        keys = keys.append_column("shard", pa.array([shard] * keys.num_rows, pa.int32()))
-        keys = keys.append_column("row", pa.array(range(keys.num_rows), pa.int64()))
-        buckets = keys.column(BUCKET)
-        for b in range(g.buckets):
-            part = keys.filter(pc.equal(buckets, b)).drop_columns([BUCKET])
-            storage.write_parquet(self.layout.keys(spec.name, b, shard), part, comp)
-        stats.setdefault("_keys", {})[spec.name] = {"rows": keys.num_rows, **dict(ctx.counters)}
+            raise StageError(f"map_shard() raised {type(e).__name__}: {e}\n{traceback.format_exc(limit=-3)}",
+                             stage=spec.name, shard=ctx.shard) from e
+        files.extend(work.files)
+        # counters only (no document counts): the documents are counted where they are removed
+        stats[spec.name] = {"counters": dict(ctx.counters), "seconds": time.perf_counter() - t0}
+        stats.setdefault("_keys", {})[spec.name] = {"rows": table.num_rows}
         return files
 
-    # -- one bucket of a global stage -----------------------------------------------------------
-    def resolve_bucket(self, stage_name: str, bucket: int) -> dict:
-        g = self._global(stage_name)
+    # -- one work item of a global phase -----------------------------------------------------------
+    def run_phase(self, stage_name: str, phase: str, item: int, shards: int) -> dict:
+        g, segment = self._global(stage_name)
         started = time.perf_counter()
-        ctx = StageContext(stage_name, f"bucket-{bucket:05d}")
-        files = storage.list_files(self.layout.keys_dir(stage_name, bucket))
-        fs, _ = storage.resolve(self.layout.root)
-        if files:
-            keys = pads.dataset([storage.resolve(f)[1] for f in files], filesystem=fs, format="parquet").to_table()
-        else:
-            keys = None
-        if keys is None or keys.num_rows == 0:
-            removals = pa.table({"shard": pa.array([], pa.int32()), "row": pa.array([], pa.int64()),
-                                 "reason": pa.array([], pa.string()), "detail": pa.array([], pa.string())})
-        else:
-            try:
-                removals = g.resolve(keys, ctx).select(["shard", "row", "reason", "detail"])
-            except Exception as e:
-                raise StageError(f"resolve() raised {type(e).__name__}: {e}", stage=stage_name,
-                                 shard=ctx.shard) from e
-        entry = storage.write_parquet(self.layout.removals(stage_name, bucket), removals, self.cfg.output.compression)
-        result = {"stage": stage_name, "bucket": bucket, "removed": removals.num_rows, "file": entry,
-                  "counters": dict(ctx.counters), "seconds": time.perf_counter() - started}
-        storage.write_json(self.layout.bucket_marker(stage_name, bucket), result)
+        ctx = StageContext(stage_name, f"{phase}-{item:05d}")
+        work = GlobalWork(self.layout, stage_name, phase, item, compression=self.cfg.output.compression,
+                          segment=segment, shards=shards)
+        try:
+            g.run_phase(phase, item, work, ctx)
+            removed = work.close()
+        except MdfsError:
+            raise
+        except Exception as e:
+            raise StageError(f"phase {phase} item {item} raised {type(e).__name__}: {e}\n"
+                             f"{traceback.format_exc(limit=-3)}", stage=stage_name, shard=ctx.shard) from e
+        result = {"stage": stage_name, "phase": phase, "item": item, "removed": removed, "files": work.files,
+                  "counters": dict(ctx.counters), "notes": ctx.notes, "seconds": time.perf_counter() - started}
+        storage.write_json(self.layout.phase_marker(stage_name, phase, item), result)
         return result

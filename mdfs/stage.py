@@ -6,21 +6,28 @@ Filters score first and decide second: scores become columns `<stage>__<metric>`
 output, and a document is dropped by putting a reason in the reserved column `__reject` (null keeps
 it; `__reject_detail` may explain). The framework moves rejected rows to `rejects/<stage>/`.
 
-A `GlobalStage` (deduplication) needs to see the whole corpus. It runs as phases: `keys()` maps each
-shard's batch to small key rows (with a `__bucket` column, written to disk partitioned by bucket);
-`resolve()` reduces one bucket at a time to the rows to remove; the framework then removes them
-from each shard. Memory is bounded by the bucket size; each phase is resumable.
+A `GlobalStage` (deduplication) needs to see the whole corpus. It runs as a map over shards followed
+by a list of `Phase`s, each a map over independent work items whose outputs live on disk (Parquet,
+partitioned) with a done marker per item, so every phase is resumable and memory is bounded by the
+size of one item's partition. The last phases write removals, which the next segment drops from each
+shard. The simple form needs only two methods: `keys()` maps each shard's batch to small key rows (with
+a `__bucket` column, written partitioned by bucket) and `resolve()` reduces one bucket at a time to the
+rows to remove. Multi-phase stages (MinHash LSH) override `map_shard()`, `phases()` and `run_phase()`.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from mdfs.config import Strict
+
+if TYPE_CHECKING:
+    from mdfs.globalwork import GlobalWork
 
 REJECT = "__reject"
 REJECT_DETAIL = "__reject_detail"
@@ -38,9 +45,15 @@ class StageContext:
         self.stage = stage
         self.shard = shard
         self.counters: Counter = Counter()
+        self.notes: dict[str, Any] = {}
 
-    def count(self, key: str, n: int | float = 1) -> None:
+    def count(self, key: str, n: float = 1) -> None:
         self.counters[key] += n
+
+    def note(self, key: str, value: Any) -> None:
+        """A JSON-able value that does not add up (examples, top-N tables). Kept for global phases: it
+        lands in the phase's marker and in the stage's merged stats under `notes`."""
+        self.notes[key] = value
 
 
 class Stage:
@@ -84,8 +97,20 @@ def reject_where(batch: pa.Table, rules: list[tuple[pa.Array, str]]) -> pa.Table
     return batch.append_column(REJECT, reasons)
 
 
+@dataclass(frozen=True)
+class Phase:
+    """One step of a global stage: `items` independent work items (buckets, band partitions, shards),
+    each run by `GlobalStage.run_phase`, each with its own done marker. A phase starts when every item
+    of the previous one is done."""
+
+    name: str
+    items: int
+
+
 class GlobalStage:
-    """A stage that needs the whole corpus, run as keys → resolve-per-bucket → remove-per-shard."""
+    """A stage that needs the whole corpus: map over shards → phases over work items → remove per shard.
+
+    The default is the two-method form: `keys()` per shard, then one phase `resolve` over buckets."""
 
     Params: ClassVar[type[Strict]] = NoParams
 
@@ -100,6 +125,32 @@ class GlobalStage:
     def setup(self) -> None:
         """Build heavy state, once per worker."""
 
+    # -- the general form ------------------------------------------------------------------------
+    def map_shard(self, batch: pa.Table, work: GlobalWork, ctx: StageContext) -> None:
+        """Called once per shard with all its documents (those entering this stage); writes what the
+        phases need through `work` (`work.item` is the shard index). Default: `keys()` partitioned by
+        `__bucket` into the output `keys`."""
+        keys = self.keys(batch, ctx)
+        if keys.num_rows != batch.num_rows:
+            raise ValueError("keys() must return one row per document")
+        keys = keys.append_column("shard", pa.array([work.item] * keys.num_rows, pa.int32()))
+        keys = keys.append_column("row", pa.array(range(keys.num_rows), pa.int64()))
+        work.write_partitioned("keys", keys, BUCKET, self.buckets)
+
+    def phases(self, shards: int) -> list[Phase]:
+        """The phases after the map, in order, given the number of shards."""
+        return [Phase("resolve", self.buckets)]
+
+    def run_phase(self, phase: str, item: int, work: GlobalWork, ctx: StageContext) -> None:
+        """Run one work item of a phase: read earlier outputs and write new ones through `work`; rows to
+        remove go to `work.write_removals`. Must be deterministic: a resumed run redoes unfinished items."""
+        if phase != "resolve":
+            raise ValueError(f"unknown phase {phase!r}")
+        keys = work.read("keys", item)
+        if keys is not None and keys.num_rows:
+            work.write_removals(self.resolve(keys, ctx))
+
+    # -- the two-method form -----------------------------------------------------------------------
     def keys(self, batch: pa.Table, ctx: StageContext) -> pa.Table:
         """One small row per document, in order, with an int `__bucket` in [0, buckets).
 

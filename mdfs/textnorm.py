@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 import unicodedata
 
@@ -16,18 +17,44 @@ _SPACES = re.compile(r"[^\S\n]+")  # runs of whitespace other than newline
 _TRAILING = re.compile(r" *\n *")
 _BLANK_LINES = re.compile(r"\n{3,}")
 _HASH_STRIP = re.compile(r"[\s\W_]+", re.UNICODE)
+# Only complete references (with the semicolon): "a&copy=1" in a URL is text, "&amp;" is a leftover.
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 
 
-def normalize(text: str) -> str:
-    """NFKC (full-width ASCII → half-width) keeping Chinese punctuation; drop control and zero-width
-    characters; unify whitespace (spaces collapsed, at most one blank line, stripped ends)."""
+def decode_entities(text: str) -> str:
+    """Decode HTML character references left in extracted or scraped text (`&nbsp;`, `&#20320;`).
+
+    One pass, as a browser would: `&amp;lt;` becomes `&lt;`, not `<`."""
+    if "&" not in text:
+        return text
+    return _ENTITY.sub(lambda m: html.unescape(m.group(0)), text)
+
+
+def normalize(text: str, *, nfkc: bool = True, entities: bool = True, invisible: bool = True,
+              whitespace: bool = True) -> str:
+    """Normalise for a Chinese corpus; each step can be switched off.
+
+    - entities: decode leftover HTML character references (before NFKC, which then folds what they give);
+    - nfkc: NFKC (full-width ASCII letters and digits → half-width, compatibility forms folded) keeping
+      Chinese full-width punctuation (，。！？：；「」…);
+    - invisible: drop control and zero-width characters;
+    - whitespace: unify whitespace (CR/LF → LF, spaces collapsed, at most one blank line, stripped ends).
+    """
+    if entities:
+        text = decode_entities(text)
     if not text.isascii():
-        text = unicodedata.normalize("NFKC", text.translate(_PROTECT)).translate(_RESTORE)
-        text = text.translate(_ZERO_WIDTH)
-    text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
-    text = _SPACES.sub(" ", text)
-    text = _TRAILING.sub("\n", text)
-    return _BLANK_LINES.sub("\n\n", text).strip()
+        if nfkc:
+            text = unicodedata.normalize("NFKC", text.translate(_PROTECT)).translate(_RESTORE)
+        if invisible:
+            text = text.translate(_ZERO_WIDTH)
+    if invisible:
+        text = _CONTROL.sub("", text)
+    if whitespace:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        text = _SPACES.sub(" ", text)
+        text = _TRAILING.sub("\n", text)
+        text = _BLANK_LINES.sub("\n\n", text).strip()
+    return text
 
 
 def dedup_key(text: str) -> bytes:

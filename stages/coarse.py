@@ -1,30 +1,161 @@
-"""Coarse filtering, first version: length and Chinese-character ratio, computed in Arrow (RE2)."""
+"""Coarse filtering: cheap Chinese rules that remove web junk and keep real prose.
+
+Per batch, in order: line cleaning (navigation, boilerplate, link lists, URL and symbol lines, injected
+pinyin), then document metrics on the cleaned text (length, script ratios, line shape, repetition on
+character n-grams, URL density, lexicon hits per category, URL and domain rules), then PII masking.
+Every metric is a column `coarse__<metric>`; every rule has a threshold in `Params` (null switches it
+off) and a named reason. Counters (merged into the run's stats) give, for every rule, the documents it
+flagged (`docs_flagged__<reason>`, also when an earlier rule already named the reason), the lines and
+characters each line rule removed, lexicon hits per category and PII masks per type.
+
+The rules live one concern per module in `stages/rules/`; this class wires them together.
+"""
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field
 
 from mdfs.config import Strict
 from mdfs.stage import Stage, StageContext, reject_where
+from stages.rules.chars import ratio
+from stages.rules.document import DocumentRules, char_metrics, line_metrics, url_ratio
+from stages.rules.lexicon import Lexicon, LexiconRules
+from stages.rules.lines import LineCleaner, LineCleaning
+from stages.rules.pii import PiiMasker, PiiMasking
+from stages.rules.repetition import RepetitionRules, duplicate_fractions, ngram_shares
+from stages.rules.urls import UrlMatcher, UrlRules
 
-CJK = r"[\x{4e00}-\x{9fff}\x{3400}-\x{4dbf}\x{f900}-\x{faff}]"
+F32 = pa.float32()
 
 
 class CoarseFilter(Stage):
     class Params(Strict):
-        min_chars: int = Field(50, ge=0, description="non-whitespace characters")
-        min_chinese_ratio: float = Field(0.3, ge=0, le=1, description="CJK characters / non-whitespace")
+        min_chars: int = Field(50, ge=0, description="visible characters after line cleaning")
+        min_chinese_ratio: float = Field(0.3, ge=0, le=1, description="Han characters / visible characters")
+        document: DocumentRules = Field(default_factory=DocumentRules)
+        repetition: RepetitionRules = Field(default_factory=RepetitionRules)
+        lexicon: LexiconRules = Field(default_factory=LexiconRules)
+        urls: UrlRules = Field(default_factory=UrlRules)
+        cleaning: LineCleaning = Field(default_factory=LineCleaning)
+        pii: PiiMasking = Field(default_factory=PiiMasking)
+
+    _ready = False
+
+    def setup(self) -> None:
+        p = self.params
+        self.cleaner = LineCleaner(p.cleaning)
+        self.lexicon = Lexicon(p.lexicon)
+        self.urls = UrlMatcher(p.urls)
+        self.pii = PiiMasker(p.pii)
+        self._ready = True
 
     def process(self, batch: pa.Table, ctx: StageContext) -> pa.Table:
-        text = batch.column("text")
-        visible = pc.subtract(pc.utf8_length(text), pc.count_substring_regex(text, r"\s"))
-        cjk = pc.count_substring_regex(text, CJK)
-        ratio = pc.divide(pc.cast(cjk, pa.float64()), pc.max_element_wise(pc.cast(visible, pa.float64()), 1.0))
-        batch = self.with_scores(batch, {"chars": visible, "zh_ratio": ratio})
-        p = self.params
-        return reject_where(batch, [
-            (pc.less(visible, p.min_chars), "too_short"),
-            (pc.less(ratio, p.min_chinese_ratio), "low_chinese_ratio"),
-        ])
+        if not self._ready:  # tolerate callers that skip setup(); workers call it once
+            self.setup()
+        n = batch.num_rows
+        cleaned = self.cleaner.clean(batch.column("text"))
+        for key, value in cleaned.counters.items():
+            ctx.count(key, value)
+        scores = char_metrics(cleaned.view)
+        scores |= line_metrics(cleaned.lines, cleaned.parents, cleaned.visible, n)
+        scores |= self._repetition(cleaned, scores["chars"], n)
+        scores["url_ratio"] = url_ratio(cleaned.url_chars, cleaned.parents, scores["chars"])
+        lexicon = self._lexicon(cleaned.view, scores["chars"], ctx)
+        urls = self._urls(batch)
+        text, masked = self.pii.mask(cleaned.text)
+        for kind, count in masked.items():
+            ctx.count(f"pii_masked__{kind}", count)
+
+        batch = batch.set_column(batch.column_names.index("text"), "text", text)
+        batch = self.with_scores(batch, self._columns(scores, lexicon, urls))
+        rules = self._rules(scores, lexicon, urls)
+        for mask, reason in rules:
+            ctx.count(f"docs_flagged__{reason}", int(np.count_nonzero(mask)))
+        return reject_where(batch, [(pa.array(mask, pa.bool_()), reason) for mask, reason in rules])
+
+    # -- metrics --------------------------------------------------------------------------------
+    def _repetition(self, cleaned, chars: np.ndarray, n: int) -> dict[str, np.ndarray]:
+        r = self.params.repetition
+        out = {}
+        out["dup_line_frac"], out["dup_line_char_frac"] = duplicate_fractions(cleaned.lines, cleaned.parents, n)
+        paragraphs = pc.split_pattern(cleaned.text, "\n\n")
+        flat = pc.list_flatten(paragraphs)
+        parents = pc.list_parent_indices(paragraphs)
+        parents = (parents.combine_chunks() if isinstance(parents, pa.ChunkedArray) else parents).to_numpy()
+        out["dup_para_frac"], out["dup_para_char_frac"] = duplicate_fractions(flat, parents.astype(np.int64), n)
+        short = chars < r.min_ngram_chars
+        shares = ngram_shares(cleaned.view, set(r.max_top_ngram_share), set(r.max_dup_ngram_share))
+        for key, values in shares.items():
+            kind, size = key.split("_")
+            out[f"{kind}_{size}gram_share"] = np.where(short, 0.0, values)
+        return out
+
+    def _lexicon(self, view, visible: np.ndarray, ctx: StageContext) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        hits = self.lexicon.hits(view)
+        out = {}
+        for i, name in enumerate(self.lexicon.names):
+            ctx.count(f"lexicon_hits__{name}", int(hits[:, i].sum()))
+            out[name] = (hits[:, i], ratio(hits[:, i] * 1000.0, visible))
+        return out
+
+    def _urls(self, batch: pa.Table) -> dict[str, np.ndarray]:
+        if "url" not in batch.column_names:
+            return {"blocked_domain": np.zeros(batch.num_rows, bool), "url_pattern": np.zeros(batch.num_rows, bool)}
+        url = batch.column("url").cast(pa.string())
+        return {"blocked_domain": _np(self.urls.blocked_domain(url)), "url_pattern": _np(self.urls.pattern_match(url))}
+
+    def _columns(self, scores: dict, lexicon: dict, urls: dict) -> dict[str, pa.Array]:
+        counts = ("chars", "lines")
+        cols = {k: pa.array(scores[k], pa.int64()) for k in counts}
+        cols |= {k: pa.array(v, F32) for k, v in scores.items() if k not in counts}
+        cols["zh_ratio"] = pa.array(scores["zh_ratio"], pa.float64())
+        for name, (hits, density) in lexicon.items():
+            cols[f"lex_{name}_hits"] = pa.array(hits, pa.int32())
+            cols[f"lex_{name}_density"] = pa.array(density, F32)
+        cols |= {k: pa.array(v, pa.bool_()) for k, v in urls.items()}
+        return cols
+
+    # -- decisions ------------------------------------------------------------------------------
+    def _rules(self, s: dict, lexicon: dict, urls: dict) -> list[tuple[np.ndarray, str]]:
+        """(mask, reason) for every enabled rule, in the order that names a document's reason."""
+        p, d, r = self.params, self.params.document, self.params.repetition
+        rules = [(s["chars"] < p.min_chars, "too_short"), (s["zh_ratio"] < p.min_chinese_ratio, "low_chinese_ratio"),
+                 (urls["blocked_domain"], "blocked_domain"), (urls["url_pattern"], "url_pattern")]
+        for name, (hits, density) in lexicon.items():
+            cat = p.lexicon.categories[name]
+            rules.append(((hits >= cat.min_hits) & (density >= cat.min_density), f"lexicon_{name}"))
+
+        def over(metric: str, limit: float | None, reason: str) -> None:
+            if limit is not None:
+                rules.append((s[metric] > limit, reason))
+
+        over("symbol_ratio", d.max_symbol_ratio, "high_symbol_ratio")
+        over("digit_ratio", d.max_digit_ratio, "high_digit_ratio")
+        over("latin_ratio", d.max_latin_ratio, "high_latin_ratio")
+        over("punct_ratio", d.max_punct_ratio, "high_punct_ratio")
+        over("dup_line_frac", r.max_dup_line_frac, "dup_lines")
+        over("dup_line_char_frac", r.max_dup_line_char_frac, "dup_line_chars")
+        over("dup_para_frac", r.max_dup_para_frac, "dup_paragraphs")
+        over("dup_para_char_frac", r.max_dup_para_char_frac, "dup_paragraph_chars")
+        for size, limit in sorted(r.max_top_ngram_share.items()):
+            over(f"top_{size}gram_share", limit, f"top_{size}gram")
+        for size, limit in sorted(r.max_dup_ngram_share.items()):
+            over(f"dup_{size}gram_share", limit, f"dup_{size}gram")
+        lined = s["lines"] >= d.min_lines
+        if d.min_mean_line_chars is not None:
+            rules.append((lined & (s["mean_line_chars"] < d.min_mean_line_chars), "short_lines"))
+        if d.max_bullet_line_ratio is not None:
+            rules.append((lined & (s["bullet_line_ratio"] > d.max_bullet_line_ratio), "bullet_lines"))
+        if d.max_ellipsis_line_ratio is not None:
+            rules.append((lined & (s["ellipsis_line_ratio"] > d.max_ellipsis_line_ratio), "ellipsis_lines"))
+        over("url_ratio", d.max_url_ratio, "url_density")
+        return rules
+
+
+def _np(arr) -> np.ndarray:
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr.to_numpy(zero_copy_only=False).astype(bool)

@@ -1,5 +1,13 @@
-"""Exact deduplication, global across shards: a digest of the normalised text (whitespace and
-punctuation removed). Within a cluster of copies one document is kept by the keep policy."""
+"""Deduplication, global across shards, in one stage `dedup`:
+
+- exact: a digest of the normalised text (whitespace and punctuation removed);
+- near (`near.enabled`): MinHash LSH over character n-grams (see `stages.neardup`, `stages.minhash`).
+
+Within a cluster of copies one document is kept by the keep policy (highest quality score, then longest,
+then smallest id, configurable); the others go to the rejects as `exact_duplicate` or `near_duplicate`
+with `kept=<id>`. One stage rather than two: one pass over the corpus, and a document that is both an
+exact and a near duplicate is removed once, under one kept document.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +16,21 @@ from typing import Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from mdfs.config import Strict
-from mdfs.stage import BUCKET, GlobalStage, StageContext
+from mdfs.globalwork import GlobalWork
+from mdfs.stage import BUCKET, GlobalStage, Phase, StageContext
 from mdfs.textnorm import dedup_key
 
 KeepRule = Literal["highest_score", "longest", "smallest_id"]
+KEEP_ORDER = {"highest_score": [("score", "descending")], "longest": [("length", "descending")],
+              "smallest_id": [("id", "ascending")]}
+
+
+def keep_sort(keep: list[str]) -> list[tuple[str, str]]:
+    """Sort keys that put the document to keep first."""
+    return [k for rule in keep for k in KEEP_ORDER[rule]]
 
 
 class ExactDedup(GlobalStage):
@@ -34,9 +50,7 @@ class ExactDedup(GlobalStage):
                          "length": pc.utf8_length(batch.column("text")), BUCKET: pa.array(buckets, pa.int32())})
 
     def resolve(self, keys: pa.Table, ctx: StageContext) -> pa.Table:
-        order = {"highest_score": [("score", "descending")], "longest": [("length", "descending")],
-                 "smallest_id": [("id", "ascending")]}
-        sort = [("hash", "ascending")] + [k for rule in self.params.keep for k in order[rule]]
+        sort = [("hash", "ascending")] + keep_sort(self.params.keep)
         # Final tie-breaks make the choice independent of shard order and engine.
         sort += [("id", "ascending"), ("shard", "ascending"), ("row", "ascending")]
         keys = keys.take(pc.sort_indices(keys, sort_keys=sort))
@@ -58,3 +72,84 @@ class ExactDedup(GlobalStage):
         out = keys.take(pa.array(remove, pa.int64())).select(["shard", "row"])
         return out.append_column("reason", pa.array(["exact_duplicate"] * len(remove), pa.string())) \
                   .append_column("detail", pa.array(detail, pa.string()))
+
+
+class NearParams(Strict):
+    enabled: bool = Field(False, description="MinHash LSH near-duplicate removal")
+    ngram: int = Field(5, ge=1, le=64, description="shingle = this many characters of the normalised text")
+    num_perm: int = Field(128, ge=2, le=1024, description="MinHash permutations")
+    threshold: float = Field(0.7, gt=0.0, lt=1.0, description="Jaccard similarity the LSH is tuned for "
+                             "(bands × rows from datasketch's optimiser) and the verification threshold")
+    bands: int | None = Field(None, ge=1, description="set bands and rows to bypass the optimiser")
+    rows: int | None = Field(None, ge=1)
+    seed: int = Field(1, ge=0, description="permutation seed (datasketch.MinHash's `seed`)")
+    hash: Literal["fast", "sha1"] = Field("fast", description="shingle hash: `fast` (vectorised) or `sha1` "
+                                          "(datasketch's default, slower)")
+    scheme: Literal["affine32", "legacy"] = Field("affine32", description="datasketch's permutation scheme")
+    verify: bool = Field(False, description="check candidate pairs by exact Jaccard before merging")
+
+    @model_validator(mode="after")
+    def _bands_rows(self):
+        if (self.bands is None) != (self.rows is None):
+            raise ValueError("give both bands and rows, or neither (derived from threshold)")
+        if self.bands is not None and self.bands * self.rows > self.num_perm:
+            raise ValueError(f"bands × rows = {self.bands * self.rows} exceeds num_perm = {self.num_perm}")
+        return self
+
+    def lsh(self) -> tuple[int, int]:
+        from stages.minhash import lsh_params
+
+        return (self.bands, self.rows) if self.bands is not None else lsh_params(self.threshold, self.num_perm)
+
+
+class Dedup(ExactDedup):
+    """The built-in `dedup`: exact and/or near duplicates. With `near.enabled: false` it is exactly
+    `ExactDedup` (keys → resolve per bucket); with near duplicates on, the exact digest becomes one
+    more LSH band and both kinds share one set of clusters (phases in `stages.neardup`)."""
+
+    class Params(ExactDedup.Params):
+        exact: bool = Field(True, description="remove exact duplicates (normalised-text digest)")
+        near: NearParams = Field(default_factory=NearParams)
+
+        @model_validator(mode="after")
+        def _something_to_do(self):
+            if not self.exact and not self.near.enabled:
+                raise ValueError("nothing to do: enable exact or near (or disable the stage)")
+            return self
+
+    def _plan(self):
+        from stages.neardup import NearPlan
+
+        bands, rows = self.params.near.lsh()
+        return NearPlan(self.params.near, self.params.exact, self.buckets, bands, rows)
+
+    def setup(self) -> None:
+        if self.params.near.enabled:
+            self._hasher = self._plan().hasher()
+
+    def map_shard(self, batch: pa.Table, work: GlobalWork, ctx: StageContext) -> None:
+        if not self.params.near.enabled:
+            return super().map_shard(batch, work, ctx)
+        from stages import neardup
+
+        neardup.map_shard(self._plan(), self._hasher, batch, work, ctx, self.params.score_column)
+
+    def phases(self, shards: int) -> list[Phase]:
+        return self._plan().phases(shards) if self.params.near.enabled else super().phases(shards)
+
+    def run_phase(self, phase: str, item: int, work: GlobalWork, ctx: StageContext) -> None:
+        if not self.params.near.enabled:
+            return super().run_phase(phase, item, work, ctx)
+        from stages import neardup
+
+        plan = self._plan()
+        if phase == "candidates":
+            neardup.candidates(plan, item, work, ctx)
+        elif phase == "verify_gather":
+            neardup.verify_gather(plan, item, work, ctx)
+        elif phase == "verify_check":
+            neardup.verify_check(plan, item, work, ctx)
+        elif phase == "clusters":
+            neardup.clusters(plan, work, ctx, keep_sort(self.params.keep))
+        else:
+            raise ValueError(f"unknown phase {phase!r}")

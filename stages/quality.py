@@ -1,7 +1,9 @@
 """Quality classification: a fastText model scores every document; a threshold selects.
 
 The score (probability of the high-quality label) stays in the output as `quality__score`, so the
-threshold can be re-tuned without re-scoring. The model loads in `setup()`, once per worker.
+threshold can be re-tuned without re-scoring. The model and its sidecar load in `setup()`, once per
+worker; the sidecar says how the model was trained to read text (tokenizer, prefix length), so the
+stage always tokenises the way the model expects (see `mdfs.quality.model`).
 """
 
 from __future__ import annotations
@@ -14,9 +16,7 @@ import pyarrow.compute as pc
 from pydantic import Field
 
 from mdfs.config import Strict
-from mdfs.errors import ConfigError
 from mdfs.stage import Stage, StageContext, reject_where
-from mdfs.textnorm import char_tokens
 
 DEFAULT_MODEL = Path(__file__).parent / "models" / "quality_zh.ftz"
 
@@ -25,28 +25,20 @@ class QualityFilter(Stage):
     class Params(Strict):
         model: str | None = Field(None, description="fastText .bin/.ftz; default: the bundled model")
         threshold: float = Field(0.5, ge=0, le=1)
-        positive_label: str = "__label__hq"
-        max_chars: int = Field(2000, ge=1, description="prefix of each document the model sees")
+        positive_label: str | None = Field(None, description="default: the model's sidecar, else __label__hq")
+        max_chars: int | None = Field(None, ge=1, description="override the prefix the model was trained on")
+        prepare: bool = Field(False, description="normalise/convert the text first, as the collection "
+                                                 "stage does (for input that skipped it); text unchanged")
 
     def setup(self) -> None:
-        import fasttext
+        from mdfs.quality.model import QualityModel
 
-        path = Path(self.params.model) if self.params.model else DEFAULT_MODEL
-        if not path.exists():
-            raise ConfigError(f"quality model not found: {path}")
-        self.model = fasttext.load_model(str(path))
-        if self.params.positive_label not in self.model.labels:
-            raise ConfigError(f"quality model {path} has no label {self.params.positive_label!r} "
-                              f"(labels: {self.model.labels})")
+        p = self.params
+        self.model = QualityModel.load(p.model or DEFAULT_MODEL, p.positive_label, p.max_chars)
 
     def score(self, texts: list[str]) -> np.ndarray:
         """Probability of the positive label for each text."""
-        if not texts:
-            return np.zeros(0, dtype=np.float32)
-        lines = [char_tokens(t, self.params.max_chars) for t in texts]
-        labels, probs = self.model.predict(lines, k=-1)
-        pos = self.params.positive_label
-        return np.array([dict(zip(ls, ps)).get(pos, 0.0) for ls, ps in zip(labels, probs)], dtype=np.float32)
+        return self.model.score(texts, prepare=self.params.prepare)
 
     def process(self, batch: pa.Table, ctx: StageContext) -> pa.Table:
         scores = pa.array(self.score(batch.column("text").to_pylist()), pa.float32())

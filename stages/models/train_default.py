@@ -30,6 +30,9 @@ import fasttext
 import numpy as np
 import opencc
 
+from mdfs.quality.metrics import roc_auc
+from mdfs.quality.model import Sidecar, write_sidecar
+from mdfs.quality.tokens import TokenizerConfig
 from mdfs.textnorm import char_tokens, normalize
 
 HERE = Path(__file__).resolve().parent
@@ -340,15 +343,6 @@ def hq_probability(model: fasttext.FastText._FastText, texts: list[str]) -> np.n
     return np.array([dict(zip(ls, ps)).get(HQ, 0.0) for ls, ps in zip(labels, probs)], dtype=np.float64)
 
 
-def roc_auc(y: np.ndarray, score: np.ndarray) -> float:
-    """ROC AUC as the Mann-Whitney statistic, with tied scores given their average rank."""
-    _, inverse, counts = np.unique(score, return_inverse=True, return_counts=True)
-    avg_rank = np.cumsum(counts) - (counts - 1) / 2  # 1-based average rank of each distinct score
-    ranks = avg_rank[inverse]
-    n_pos, n_neg = int(y.sum()), int((1 - y).sum())
-    return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
 def evaluate(model: fasttext.FastText._FastText, docs: list[Doc], threshold: float = 0.5) -> dict:
     """Precision/recall/F1 of the hq class at `threshold`, ROC AUC, and mean P(hq) per source."""
     p = hq_probability(model, [d.text for d in docs])
@@ -430,6 +424,11 @@ def tune_and_train(train_docs: list[Doc], test_docs: list[Doc], out: Path,
         model.quantize(input=str(train_file), qnorm=True, retrain=True, cutoff=QUANT_CUTOFF)
         out.parent.mkdir(parents=True, exist_ok=True)
         model.save_model(str(out))
+        # the sidecar tells the quality stage how this model reads text (mdfs.quality.model)
+        write_sidecar(out, Sidecar(labels=[HQ, LQ], positive_label=HQ,
+                                   tokenizer=TokenizerConfig(kind="chars", max_chars=MAX_CHARS),
+                                   info={"trained_by": "stages/models/train_default.py",
+                                         "metrics": out.with_suffix(".metrics.json").name}))
     return best, tuning, unquantized
 
 

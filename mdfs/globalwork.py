@@ -1,0 +1,98 @@
+"""What one work item of a global stage reads and writes.
+
+Outputs are named and partitioned: `_work/<stage>/<output>/bucket-<partition>/part-<item>.parquet`, one
+file per writer, so items never write the same file and a partition is read by listing its folder. Every
+file written is recorded, and goes into the item's done marker: a resumed run trusts an item only when
+its marker parses and every file it lists is still there with the same size.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from mdfs import storage
+from mdfs.layout import RunLayout
+
+REMOVAL_SCHEMA = pa.schema([("shard", pa.int32()), ("row", pa.int64()), ("reason", pa.string()),
+                            ("detail", pa.string())])
+
+
+class GlobalWork:
+    def __init__(self, layout: RunLayout, stage: str, phase: str, item: int, *, compression: str, segment: int,
+                 shards: int | None = None):
+        self.layout, self.stage, self.phase, self.item = layout, stage, phase, item
+        self.compression = compression
+        self.segment = segment  # the segment whose output documents this global stage sees
+        self.shards = shards  # number of shards (known in phases; None in the map)
+        self.files: list[dict] = []
+        self._removals: list[pa.Table] = []
+
+    # -- writing -------------------------------------------------------------------------------------
+    def write(self, output: str, partition: int, table: pa.Table) -> None:
+        path = self.layout.global_part(self.stage, output, partition, self.item)
+        self.files.append({**storage.write_parquet(path, table, self.compression), "kind": "global"})
+
+    def write_partitioned(self, output: str, table: pa.Table, by: str | np.ndarray, partitions: int) -> None:
+        """Split `table` by an int partition id in [0, partitions) — a column name (dropped before
+        writing) or an array — and write each non-empty partition."""
+        if isinstance(by, str):
+            ids = np.asarray(table.column(by).to_numpy(zero_copy_only=False), dtype=np.int64)
+            table = table.drop_columns([by])
+        else:
+            ids = np.asarray(by, dtype=np.int64)
+        if ids.size and (ids.min() < 0 or ids.max() >= partitions):
+            raise ValueError(f"partition ids must be in [0, {partitions})")
+        order = np.argsort(ids, kind="stable")
+        bounds = np.searchsorted(ids[order], np.arange(partitions + 1))
+        for p in np.flatnonzero(np.diff(bounds)):
+            self.write(output, int(p), table.take(pa.array(order[bounds[p]:bounds[p + 1]])))
+
+    def write_removals(self, table: pa.Table) -> None:
+        """Rows to remove from the shards: `shard`, `row`, `reason`, `detail`."""
+        self._removals.append(table.select(REMOVAL_SCHEMA.names).cast(REMOVAL_SCHEMA))
+
+    def close(self) -> int:
+        """Write the removals gathered by this item; returns how many."""
+        if not self._removals:
+            return 0
+        table = pa.concat_tables(self._removals)
+        path = self.layout.removals(self.stage, self.phase, self.item)
+        self.files.append({**storage.write_parquet(path, table, self.compression), "kind": "global"})
+        return table.num_rows
+
+    # -- reading -------------------------------------------------------------------------------------
+    def read(self, output: str, partition: int, columns: list[str] | None = None) -> pa.Table | None:
+        """All parts of one partition (in writer order), or None if nothing was written to it."""
+        return _concat(storage.list_files(self.layout.global_dir(self.stage, output, partition)), columns)
+
+    def read_all(self, output: str, columns: list[str] | None = None) -> pa.Table | None:
+        """Every partition of an output (small outputs only: edges, not band keys)."""
+        return _concat(storage.list_files(self.layout.global_dir(self.stage, output)), columns)
+
+    def read_docs(self, shard: int, rows: np.ndarray, columns: list[str]) -> pa.Table:
+        """Rows of the documents this stage saw in `shard`, in the order asked, reading only the row
+        groups that hold them."""
+        rows = np.asarray(rows, dtype=np.int64)
+        fs, path = storage.resolve(self.layout.work(self.segment, shard))
+        with fs.open_input_file(path) as f:
+            pf = pq.ParquetFile(f)
+            sizes = [pf.metadata.row_group(i).num_rows for i in range(pf.metadata.num_row_groups)]
+            starts = np.concatenate([[0], np.cumsum(sizes)])
+            if rows.size and (rows.min() < 0 or rows.max() >= starts[-1]):
+                raise IndexError(f"rows out of range for shard {shard} ({starts[-1]} rows)")
+            groups = np.unique(np.searchsorted(starts, rows, side="right") - 1)
+            table = pf.read_row_groups(groups.tolist(), columns=columns)
+        # position of each asked row inside the row groups just read
+        offset = np.concatenate([[0], np.cumsum([sizes[g] for g in groups])])
+        where = np.searchsorted(groups, np.searchsorted(starts, rows, side="right") - 1)
+        local = rows - starts[groups[where]] + offset[where]
+        return table.take(pa.array(local))
+
+
+def _concat(files: list[str], columns: list[str] | None) -> pa.Table | None:
+    files = [f for f in files if f.endswith(".parquet")]
+    if not files:
+        return None
+    return pa.concat_tables([storage.read_parquet(f, columns) for f in files], promote_options="default")

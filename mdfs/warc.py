@@ -1,0 +1,306 @@
+"""WARC/WET records as raw web documents, robust to damaged files.
+
+Parsing is FastWARC's (fast, well kept, Common Crawl's own format knowledge). What it does not do is
+recover: a truncated `.warc.gz` yields a bogus empty record, and a record whose Content-Length lies
+makes the *next* header invalid and ends iteration. So we feed it a decompressed stream we control
+(`DecodedStream`) and add the two things no library does for us: noticing truncation, and resyncing
+on the next `WARC/1.x` header after a bad record, so one lie costs one record, not the rest of the file.
+"""
+
+from __future__ import annotations
+
+import io
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+import zstandard
+from fastwarc.stream_io import BrotliReader, ChunkedReader, GzipReader
+from fastwarc.warc import ArchiveIterator, WarcRecordType
+
+from mdfs import storage
+
+DOC_TYPES = WarcRecordType.response | WarcRecordType.resource | WarcRecordType.conversion
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+TEXT_TYPES = ("text/plain",)
+MAX_RESYNCS = 1000  # per file; past that the file is treated as corrupt from there on
+_HEADER_STARTS = (b"WARC/1.0\r\n", b"WARC/1.1\r\n")
+# Magic numbers of payloads that are certainly not text, whatever Content-Type claims.
+_BINARY_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"%PDF", b"PK\x03\x04", b"\x1f\x8b",
+                 b"\x28\xb5\x2f\xfd", b"RIFF", b"\x00\x00\x01\x00", b"BZh", b"7z\xbc\xaf", b"Rar!",
+                 b"\x7fELF", b"OggS", b"ID3", b"wOFF", b"wOF2", b"\x00\x00\x00")
+
+
+@dataclass
+class RawRecord:
+    """One WARC record turned into a document candidate, or the reason it is not one."""
+
+    id: str
+    url: str | None
+    domain: str | None
+    fetch_date: datetime | None
+    record_id: str | None
+    content_type: str | None
+    http_charset: str | None
+    offset: int  # decompressed byte offset of the record header, for error messages
+    raw: bytes = b""
+    reason: str | None = None  # set: quarantine with this reason
+    detail: str = ""
+
+
+class DecodedStream(io.RawIOBase):
+    """A file's decompressed bytes as a readable stream that can restart at an offset.
+
+    A decompression error (truncated gzip/zstd) ends the stream cleanly and is kept in `error`,
+    so the complete records before the damage are still parsed; the caller reports the damage.
+    `chunks(raw, compression)` must yield bounded pieces (no decompression bombs in memory).
+    """
+
+    def __init__(self, path: str, compression: str | None, chunks: Callable[..., Iterator[bytes]]):
+        self.path, self.compression, self._chunks = path, compression, chunks
+        self.error: Exception | None = None
+        self._open(0)
+
+    def _open(self, skip: int) -> None:
+        fs, p = storage.resolve(self.path)
+        self._it = self._chunks(fs.open_input_stream(p, compression=None), self.compression)
+        self._buf, self._off, self.pos = b"", 0, 0
+        while self.pos < skip:
+            chunk = self._next()
+            if not chunk:
+                return
+            take = min(len(chunk), skip - self.pos)
+            self.pos += take
+            self._buf, self._off = chunk, take
+
+    def _next(self) -> bytes:
+        """The rest of the current chunk, else the next chunk ("" at the end or after an error)."""
+        if self._off < len(self._buf):
+            chunk = self._buf[self._off:] if self._off else self._buf
+            self._buf, self._off = b"", 0
+            return chunk
+        if self.error is not None:
+            return b""
+        try:
+            return next(self._it, b"")
+        except (OSError, EOFError, zlib.error, ValueError, zstandard.ZstdError) as e:
+            self.error = e
+            return b""
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        out = []
+        want = size if size >= 0 else 1 << 62
+        while want > 0:
+            if self._off >= len(self._buf):
+                self._buf, self._off = self._next(), 0
+                if not self._buf:
+                    break
+            piece = self._buf[self._off: self._off + want]
+            self._off += len(piece)
+            out.append(piece)
+            want -= len(piece)
+        data = out[0] if len(out) == 1 else b"".join(out)
+        self.pos += len(data)
+        return data
+
+    def readinto(self, b) -> int:
+        data = self.read(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+    def tell(self) -> int:
+        return self.pos
+
+    def resync(self, after: int) -> int | None:
+        """Restart at the first `WARC/1.x` header line starting after byte `after`; its offset, or None."""
+        error = self.error
+        self.error = None
+        self._open(after + 1)
+        carry, base = b"", self.pos
+        while True:
+            chunk = self._next()
+            if not chunk:
+                self.error = self.error or error
+                return None
+            data = carry + chunk
+            hits = [i for i in (data.find(b"\n" + h) for h in _HEADER_STARTS) if i >= 0]
+            if hits:
+                start = min(hits) + 1
+                self._buf, self._off, self.pos = data, start, base + start
+                return self.pos
+            keep = min(len(data), 16)
+            carry, base = data[-keep:], base + len(data) - keep
+
+
+def gzip_chunks(raw, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+    """Decompressed pieces of at most `chunk_size` bytes of a (multi-member) gzip stream.
+
+    Bounded output per step, unlike `decompress(chunk)`: 1 MB of gzip can hold a 1 GB page. Raises
+    EOFError after the last complete piece if the stream stops before its end marker."""
+    decoder = None
+    with raw:
+        data = b""
+        while True:
+            if not data:
+                data = raw.read(chunk_size)
+                if not data:
+                    break
+            decoder = decoder or zlib.decompressobj(wbits=31)
+            out = decoder.decompress(data, chunk_size)
+            if out:
+                yield out
+            data = decoder.unconsumed_tail
+            if decoder.eof:
+                data, decoder = decoder.unused_data, None
+    if decoder is not None and not decoder.eof:
+        raise EOFError("compressed stream ends before its end marker (truncated file?)")
+
+
+def domain_of(url: str | None) -> str | None:
+    if not url:
+        return None
+    try:
+        host = urlsplit(url.strip()).hostname
+    except ValueError:
+        return None
+    return host.lower().rstrip(".") if host else None
+
+
+def _media_type(value: str | None) -> str | None:
+    return value.split(";", 1)[0].strip().lower() or None if value else None
+
+
+def looks_binary(payload: bytes) -> bool:
+    """Certainly not a text page: a known binary magic number, or NUL bytes in the head without a
+    UTF-16/32 byte-order mark (the only text encodings with NULs)."""
+    head = payload[:4096]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return False
+    return head.startswith(_BINARY_MAGIC) or head.count(b"\x00") > 8
+
+
+def iter_records(stream: DecodedStream, rel: str, max_bytes: int) -> Iterator[RawRecord]:
+    """Document candidates of a WARC/WET stream, in file order, each either with its raw payload or
+    with a quarantine reason. Ends with a `corrupt_file` record if the stream itself is damaged.
+
+    A record is held back until the next one parses: an invalid header right after it means its
+    Content-Length lied (too long or too short), so it is quarantined and parsing resyncs.
+    """
+    resyncs, base = 0, 0
+    while True:
+        pending: RawRecord | None = None
+        failure: Exception | None = None
+        try:
+            for rec in ArchiveIterator(stream, record_types=DOC_TYPES, parse_http=True):
+                if pending is not None:
+                    yield pending
+                pending = _record(rec, rel, max_bytes)
+        except (OSError, ValueError) as e:  # FastWARC: "Invalid WARC header" and friends
+            failure = e
+        if failure is None:
+            if pending is not None:
+                if stream.error is not None and pending.reason is not None:
+                    # the stream broke inside this record: whatever it looked like, it is cut short
+                    pending.detail = f"{pending.detail} (the file is damaged inside this record)"
+                    pending.reason = "truncated_record"
+                yield pending
+            break
+        if pending is not None:
+            pending.reason = "bad_content_length"
+            pending.detail = (f"{stream.path}: record {pending.record_id} ({pending.url}) at byte "
+                              f"{pending.offset}: the next header is invalid ({failure}), so this record's "
+                              "Content-Length is wrong; parsing resumed at the next record")
+            yield pending
+            after = pending.offset
+        else:
+            after = base
+            yield _bad(rel, stream, base, "bad_record", f"{stream.path}: invalid WARC record at byte {base}: "
+                       f"{failure}; skipped to the next record header")
+        resyncs += 1
+        found = stream.resync(after) if resyncs <= MAX_RESYNCS else None
+        if found is None:
+            break
+        base = found
+    if stream.error is not None:
+        yield _bad(rel, stream, stream.pos, "corrupt_file",
+                   f"{stream.path}: unreadable after byte {stream.pos} of the decompressed stream: "
+                   f"{stream.error}; the rest of the file is lost")
+
+
+def _bad(rel: str, stream: DecodedStream, offset: int, reason: str, detail: str) -> RawRecord:
+    return RawRecord(f"{rel}@{offset}", None, None, None, None, None, None, offset, reason=reason,
+                     detail=detail)
+
+
+def _record(rec, rel: str, max_bytes: int) -> RawRecord:
+    headers = rec.headers
+    url = headers.get("WARC-Target-URI")
+    record_id = headers.get("WARC-Record-ID")
+    offset = rec.stream_pos  # FastWARC counts from the stream's tell(): absolute in the decompressed file
+    try:
+        date = rec.record_date
+    except (ValueError, OSError):
+        date = None
+    http = rec.is_http and rec.record_type == WarcRecordType.response
+    ctype = rec.http_content_type if http else headers.get("Content-Type")
+    out = RawRecord(
+        id=record_id.strip("<>") if record_id else f"{rel}@{offset}", url=url, domain=domain_of(url),
+        fetch_date=date, record_id=record_id, content_type=_media_type(ctype),
+        http_charset=rec.http_charset if http else None, offset=offset)
+    where = f"{rel}: record {record_id} ({url})"
+    if http and rec.http_headers.status_code != 200:
+        out.reason, out.detail = "http_status", f"{where}: {rec.http_headers.status_line}"
+        return out
+    if rec.record_type == WarcRecordType.response and not rec.is_http:
+        out.reason, out.detail = "not_html", f"{where}: a response record without an HTTP message"
+        return out
+    media = out.content_type or (headers.get("WARC-Identified-Payload-Type") or "").lower() or None
+    if media not in HTML_TYPES + TEXT_TYPES:
+        out.reason, out.detail = "not_html", f"{where}: content type {media}"
+        return out
+    out.content_type = media
+    length = rec.content_length
+    if length > max_bytes:
+        out.raw = rec.reader.read(4096)
+        out.reason, out.detail = "too_large", f"{where}: payload of {length} bytes > input.max_doc_mb"
+        return out
+    out.raw = rec.reader.read()
+    if len(out.raw) < length:
+        out.reason = "truncated_record"
+        out.detail = f"{where}: {len(out.raw)} of {length} payload bytes before the end of the stream"
+        return out
+    if http:
+        try:
+            out.raw = _http_decode(out.raw, rec.http_headers)
+        except (OSError, ValueError) as e:
+            out.reason, out.detail = "bad_http_encoding", f"{where}: {e}"
+            return out
+    if not out.raw.strip():
+        out.reason, out.detail = "empty_text", f"{where}: empty payload"
+    elif looks_binary(out.raw):
+        out.reason, out.detail = "binary_payload", f"{where}: binary content declared as {media}"
+    return out
+
+
+def _http_decode(payload: bytes, headers) -> bytes:
+    """Undo chunked transfer and gzip/deflate/br content encoding (crawlers other than Common Crawl,
+    which stores decoded payloads, keep them as sent)."""
+    transfer = (headers.get("Transfer-Encoding") or "").lower()
+    encoding = (headers.get("Content-Encoding") or "").strip().lower()
+    if "chunked" not in transfer and encoding in ("", "identity"):
+        return payload
+    stream = ChunkedReader(io.BytesIO(payload)) if "chunked" in transfer else io.BytesIO(payload)
+    if encoding in ("gzip", "x-gzip"):
+        stream = GzipReader(stream)
+    elif encoding == "deflate":
+        stream = GzipReader(stream, zlib=True)
+    elif encoding == "br":
+        stream = BrotliReader(stream)
+    elif encoding not in ("", "identity"):
+        raise ValueError(f"unsupported Content-Encoding {encoding!r}")
+    return stream.read()
