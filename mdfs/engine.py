@@ -56,9 +56,10 @@ class RayEngine:
                         "Is `ray start --head` running there? If it uses token authentication, set "
                         "RAY_AUTH_MODE=token and make its token available (~/.ray/auth_token).") from None
             else:
-                # Embedded local instance: no set-up step for the user.
+                # Embedded local instance: no set-up step for the user. address="local" starts a new one
+                # even if a `ray start` cluster runs on this machine (plain ray.init() would join it).
                 os.environ.setdefault("RAY_DEDUP_LOGS", "0")
-                ray.init(num_cpus=cfg.engine.workers or os.cpu_count(), **kwargs)
+                ray.init(address="local", num_cpus=cfg.engine.workers or os.cpu_count(), **kwargs)
             self.started_here = True
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.workers = max(1, min(cfg.engine.workers or cpus, cpus))

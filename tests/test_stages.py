@@ -41,7 +41,9 @@ def test_coarse_scores_then_decides():
 
 
 def test_fine_length_gate():
-    out = FineFilter("fine", FineFilter.Params(min_chars=5)).process(table(["一二三", "一二三四五六"]), ctx())
+    stage = FineFilter("fine", FineFilter.Params(min_chars=5))
+    stage.setup()
+    out = stage.process(table(["一二三", "一二三四五六"]), ctx())
     assert reasons(out) == ["too_short_final", None]
 
 

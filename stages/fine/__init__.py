@@ -102,8 +102,6 @@ class FineFilter(Stage):
         self.stuffing = StuffingScorer(s.top_words, s.max_chars, s.min_words) if on else None
 
     def process(self, batch: pa.Table, ctx: StageContext) -> pa.Table:
-        if not hasattr(self, "keyword_re"):  # used outside a runner, without setup()
-            self.setup()
         p = self.params
         text = batch.column("text")
         length = pc.utf8_length(text)

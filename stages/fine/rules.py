@@ -80,17 +80,21 @@ class StuffingScorer:
 
     def __init__(self, top: int, max_chars: int, min_words: int):
         import jieba
+        import rjieba
 
         jieba.setLogLevel(logging.WARNING)
-        self.tokenizer = jieba.Tokenizer()
-        self.tokenizer.initialize()  # loads the dictionary (about a second; cached by jieba on disk)
-        self.freq, self.total = self.tokenizer.FREQ, float(self.tokenizer.total)
+        tokenizer = jieba.Tokenizer()
+        tokenizer.initialize()  # loads the dictionary (about a second; cached by jieba on disk)
+        self.freq, self.total = tokenizer.FREQ, float(tokenizer.total)
+        # Segmentation by rjieba (jieba's algorithm and dictionary in Rust, same words without HMM,
+        # ~15x faster than the Python package); the Python package only supplies word frequencies.
+        self.cut = rjieba.Jieba().cut
         self.top, self.max_chars, self.min_words = top, max_chars, min_words
 
     def score(self, text: str | None) -> tuple[float, float]:
         if not text:
             return 0.0, 0.0
-        tokens = [w for w in self.tokenizer.lcut(text[: self.max_chars], HMM=False) if self._WORD.search(w)]
+        tokens = [w for w in self.cut(text[: self.max_chars], False) if self._WORD.search(w)]
         words = [w for w in tokens if len(w) >= 2 and not w.isdigit()]
         n = len(words)
         if n < self.min_words:
