@@ -190,20 +190,25 @@ class PieceReader:
             yield batch
 
     # -- Plain text: one document per file ----------------------------------------------------
-    def _txt(self, piece: Piece) -> Iterator[ReadBatch]:
-        batch = ReadBatch()
+    def _whole_file(self, piece: Piece, batch: ReadBatch) -> bytes | None:
+        """The file's bytes (one document per file), or None after quarantining it as corrupt/too large."""
         fs, p = storage.resolve(piece.path)
         try:
             with fs.open_input_stream(p, compression=piece.compression) as f:
                 raw = f.read(self.max_bytes + 1)
         except (OSError, EOFError, zlib.error) as e:
             batch.quarantine(piece.rel, "corrupt_file", f"{piece.path}: {e}", b"", piece.rel)
-            yield batch
-            return
+            return None
         batch.bytes_read = len(raw)
         if len(raw) > self.max_bytes:
             batch.quarantine(piece.rel, "too_large", f"{piece.path}: larger than input.max_doc_mb", raw, piece.rel)
-        else:
+            return None
+        return raw
+
+    def _txt(self, piece: Piece) -> Iterator[ReadBatch]:
+        batch = ReadBatch()
+        raw = self._whole_file(piece, batch)
+        if raw is not None:
             text = decode_text(raw)
             if text is None:
                 batch.quarantine(piece.rel, "undecodable", f"{piece.path}: neither UTF-8 nor GB18030", raw,
@@ -213,7 +218,6 @@ class PieceReader:
             else:
                 batch.add(piece.rel, text, None, piece.rel)
         yield batch
-
 
     # -- WARC / WET: one document per response, resource or conversion record --------------------
     def _warc(self, piece: Piece) -> Iterator[ReadBatch]:
@@ -236,20 +240,12 @@ class PieceReader:
     # -- HTML files: one page per file -----------------------------------------------------------
     def _html(self, piece: Piece) -> Iterator[ReadBatch]:
         batch = ReadBatch()
-        fs, p = storage.resolve(piece.path)
-        try:
-            with fs.open_input_stream(p, compression=piece.compression) as f:
-                raw = f.read(self.max_bytes + 1)
-        except (OSError, EOFError, zlib.error) as e:
-            batch.quarantine(piece.rel, "corrupt_file", f"{piece.path}: {e}", b"", piece.rel)
+        raw = self._whole_file(piece, batch)
+        if raw is None:
             yield batch
             return
-        batch.bytes_read = len(raw)
         rec = RawRecord(piece.rel, None, None, None, None, "text/html", None, 0, raw=raw)
-        if len(raw) > self.max_bytes:
-            batch.quarantine(piece.rel, "too_large", f"{piece.path}: larger than input.max_doc_mb", raw,
-                             piece.rel)
-        elif not raw.strip():
+        if not raw.strip():
             batch.quarantine(piece.rel, "empty_text", f"{piece.path}: empty", "", piece.rel)
         elif looks_binary(raw):
             batch.quarantine(piece.rel, "binary_payload", f"{piece.path}: binary content", raw, piece.rel)
