@@ -28,7 +28,6 @@ import json
 import os
 import platform
 import re
-import resource
 import shutil
 import subprocess
 import sys
@@ -39,6 +38,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from mdfs.bench import peak_rss_mb
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("MDFS_SHARED", ROOT.parent / "shared")) / "corpora"
@@ -204,12 +205,6 @@ def accuracy(pairs: pa.Table, kept_by: dict[str, str], bands: int, rows: int) ->
 
 
 # -- children: one measured process each ------------------------------------------------------------------
-def _peak_rss_mb() -> float:
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return round(max(own, kids) / 1024, 1)
-
-
 def child_mdfs(input_dir: str, output: str, near: dict) -> dict:
     import mdfs
     from mdfs.config import OutputConfig, validate
@@ -221,7 +216,7 @@ def child_mdfs(input_dir: str, output: str, near: dict) -> dict:
     t0 = time.perf_counter()
     s = mdfs.run(cfg, progress=False)
     seconds = time.perf_counter() - t0
-    return {"seconds": round(seconds, 2), "peak_rss_mb": _peak_rss_mb(), "docs_in": s.docs_in,
+    return {"seconds": round(seconds, 2), "peak_rss_mb": peak_rss_mb(), "docs_in": s.docs_in,
             "docs_out": s.docs_out, "counters": s.stages["dedup"]["counters"]}
 
 
@@ -276,7 +271,7 @@ def child_datasketch(input_dir: str, near: dict) -> dict:
             kept_by.update({ids[i]: ids[best] for i in members if i != best})
     seconds = time.perf_counter() - t0
     return {"seconds": round(seconds, 2), "signature_cpu_seconds": round(sig_cpu, 2),
-            "peak_rss_mb": _peak_rss_mb(), "kept_by": kept_by}
+            "peak_rss_mb": peak_rss_mb(), "kept_by": kept_by}
 
 
 def _child(args: list[str], timeout: float = 7200) -> dict:
