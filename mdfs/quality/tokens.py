@@ -13,19 +13,16 @@ always tokenise the same way. docs/quality.md has the measured speed of each.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Literal
 
 from pydantic import Field, model_validator
 
 from mdfs.config import Strict
+from mdfs.textnorm import CHAR_TOKEN
 
-# One token per CJK character (U+3001–U+9FFF, full-width forms), one per run of anything else that is
-# not whitespace. The same tokens as `mdfs.textnorm.char_tokens` (which the bundled model was trained
-# with; tests check they agree), in one regex pass instead of a substitution, a split and a join:
-# about 8× faster. U+3000 (ideographic space) is whitespace, so it is outside the CJK class.
-_CHAR_TOKEN = re.compile(r"[\u3001-\u9fff\uff00-\uffef]|[^\s\u3001-\u9fff\uff00-\uffef]+")
+# The `chars` tokens are mdfs.textnorm's (the bundled model was trained with them).
+_CHAR_TOKEN = CHAR_TOKEN
 
 
 class TokenizerConfig(Strict):
