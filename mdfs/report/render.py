@@ -19,6 +19,9 @@ margin:4px 0 10px}
 .chart{display:block;margin:8px 0;max-width:100%;height:auto}
 """
 
+# The funnel's columns, in the order both the HTML and the Markdown tables show them.
+FUNNEL_KEYS = ("stage", "docs_in", "docs_out", "rejected", "kept_pct", "chars_in", "chars_out", "chars_kept_pct")
+
 
 def _table(header: list[str], rows: list[list]) -> str:
     head = "".join(f"<th>{escape(str(h))}</th>" for h in header)
@@ -76,17 +79,7 @@ def to_html(r: dict) -> str:
                 "docs kept of input %",
             ],
             [
-                [
-                    f["stage"],
-                    f["docs_in"],
-                    f["docs_out"],
-                    f["rejected"],
-                    f["kept_pct"],
-                    f["chars_in"],
-                    f["chars_out"],
-                    f["chars_kept_pct"],
-                    f["docs_of_input_pct"],
-                ]
+                [f[k] for k in (*FUNNEL_KEYS, "docs_of_input_pct")]
                 for f in funnel
             ],
         )
@@ -285,16 +278,7 @@ def to_markdown(r: dict, sample_chars: int = 160) -> str:
         _md_table(
             ["stage", "docs in", "kept", "rejected", "kept %", "chars in", "chars kept", "chars kept %"],
             [
-                [
-                    f["stage"],
-                    f["docs_in"],
-                    f["docs_out"],
-                    f["rejected"],
-                    f["kept_pct"],
-                    f["chars_in"],
-                    f["chars_out"],
-                    f["chars_kept_pct"],
-                ]
+                [f[k] for k in FUNNEL_KEYS]
                 for f in r["funnel"]
             ],
         ),
