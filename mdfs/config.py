@@ -6,7 +6,6 @@ decides whether an existing run directory may be resumed.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from pathlib import Path
@@ -133,6 +132,19 @@ def apply_override(data: dict, keys: list[str], value: Any) -> None:
     target[rest[-1]] = value
 
 
+def read_yaml_mapping(path: str | Path, what: str = "config file") -> dict:
+    """A YAML file whose top level is a mapping (empty file: {}), with ConfigErrors naming the file."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"{what} not found: {path}") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML: {e}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: top level must be a mapping")
+    return data
+
+
 def load_config(
     path: str | Path | None = None,
     overrides: list[str] | None = None,
@@ -144,15 +156,7 @@ def load_config(
     ship with its data; paths given on the command line (`extra`) stay relative to the cwd.
     """
     path = Path(path) if path else DEFAULT_CONFIG
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}") from None
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML: {e}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: top level must be a mapping")
-    data = copy.deepcopy(data)
+    data = read_yaml_mapping(path, "config file")
     base = path.resolve().parent
     paths = (data.get("input") or {}).get("paths", [])
     if isinstance(paths, list) and paths:

@@ -25,10 +25,9 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import yaml
 from pydantic import Field, ValidationError
 
-from mdfs.config import Strict, validation_message
+from mdfs.config import Strict, read_yaml_mapping, validation_message
 from mdfs.errors import ConfigError, InputError
 from mdfs.quality.data import read_texts
 from mdfs.quality.metrics import binary_metrics, per_label
@@ -80,16 +79,7 @@ class TrainConfig(Strict):
 
 def load_train_config(path: str | Path | None, quantize: bool = False) -> TrainConfig:
     """Hyper-parameters from YAML (every key optional), validated with key paths in errors."""
-    data: dict = {}
-    if path:
-        try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except FileNotFoundError:
-            raise ConfigError(f"training config not found: {path}") from None
-        except yaml.YAMLError as e:
-            raise ConfigError(f"{path}: not valid YAML: {e}") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: top level must be a mapping")
+    data = read_yaml_mapping(path, "training config") if path else {}
     try:
         cfg = TrainConfig.model_validate(data)
     except ValidationError as e:
