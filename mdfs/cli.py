@@ -42,6 +42,13 @@ def _parser() -> argparse.ArgumentParser:
     st.add_argument("--text-field", default="text")
     st.add_argument("--json", metavar="FILE", help="also write the statistics as JSON")
 
+    e = sub.add_parser("eval", help="score a finished run against labelled documents", parents=[common])
+    e.add_argument("run_dir", help="a run directory, local or s3://…")
+    e.add_argument("--labels", required=True, help="JSONL: id, label (keep|drop), category[, split]")
+    e.add_argument("--split", help="only labels of this split (e.g. test: the held-out side)")
+    e.add_argument("--json", metavar="FILE", help="also write the full result as JSON")
+    e.add_argument("--show", type=int, default=50, help="wrongly dropped documents listed")
+
     v = sub.add_parser("validate", help="check a config and print the resolved plan", parents=[common])
     v.add_argument("config", nargs="?")
     v.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
@@ -73,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "stats":
             return _stats(args)
+        if args.command == "eval":
+            return _eval(args)
         if args.command == "quality":
             from mdfs.quality.commands import run_quality
 
@@ -106,6 +115,19 @@ def _run(args) -> int:
     print(f"  manifest: {storage.join(summary.output, 'manifest.json')} (conservation check included)")
     if summary.report:
         print(f"  report:   {summary.report}")
+    return 0
+
+
+def _eval(args) -> int:
+    import json
+
+    from mdfs import storage
+    from mdfs.evaluate import evaluate, format_eval
+
+    res = evaluate(args.run_dir, args.labels, args.split)
+    print(format_eval(res, args.show), end="")
+    if args.json:
+        storage.write_bytes(args.json, json.dumps(res, ensure_ascii=False, indent=1).encode())
     return 0
 
 

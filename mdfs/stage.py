@@ -97,6 +97,19 @@ def reject_where(batch: pa.Table, rules: list[tuple[pa.Array, str]]) -> pa.Table
     return batch.append_column(REJECT, reasons)
 
 
+def add_details(batch: pa.Table, details: list[str | None], reasons: list[str | None] | None = None) -> pa.Table:
+    """Say why, per rejected row (`__reject_detail`). An earlier detail on the batch wins; with `reasons`
+    (this stage's own, per row), a detail is only added where this stage's reason is the row's reason."""
+    if reasons is not None and REJECT in batch.column_names:
+        current = batch.column(REJECT).to_pylist()
+        details = [d if r is not None and r == c else None for d, r, c in zip(details, reasons, current)]
+    values = pa.array(details, pa.string())
+    if REJECT_DETAIL in batch.column_names:
+        values = pc.coalesce(batch.column(REJECT_DETAIL), values)
+        return batch.set_column(batch.column_names.index(REJECT_DETAIL), REJECT_DETAIL, values)
+    return batch.append_column(REJECT_DETAIL, values)
+
+
 @dataclass(frozen=True)
 class Phase:
     """One step of a global stage: `items` independent work items (buckets, band partitions, shards),

@@ -19,13 +19,14 @@ import pyarrow.compute as pc
 from pydantic import Field
 
 from mdfs.config import Strict
-from mdfs.stage import Stage, StageContext, reject_where
+from mdfs.stage import REJECT, Stage, StageContext, add_details, reject_where
 from stages.rules.chars import ratio
 from stages.rules.document import DocumentRules, char_metrics, line_metrics, url_ratio
 from stages.rules.lexicon import Lexicon, LexiconRules
 from stages.rules.lines import LineCleaner, LineCleaning
 from stages.rules.pii import PiiMasker, PiiMasking
 from stages.rules.repetition import RepetitionRules, duplicate_fractions, ngram_shares
+from stages.rules.spamblocks import SpamBlockCutter, SpamBlocks
 from stages.rules.urls import UrlMatcher, UrlRules
 
 F32 = pa.float32()
@@ -40,6 +41,7 @@ class CoarseFilter(Stage):
         lexicon: LexiconRules = Field(default_factory=LexiconRules)
         urls: UrlRules = Field(default_factory=UrlRules)
         cleaning: LineCleaning = Field(default_factory=LineCleaning)
+        spam_blocks: SpamBlocks = Field(default_factory=SpamBlocks)
         pii: PiiMasking = Field(default_factory=PiiMasking)
 
     _ready = False
@@ -47,6 +49,7 @@ class CoarseFilter(Stage):
     def setup(self) -> None:
         p = self.params
         self.cleaner = LineCleaner(p.cleaning)
+        self.spam_blocks = SpamBlockCutter(p.spam_blocks) if p.spam_blocks.enabled else None
         self.lexicon = Lexicon(p.lexicon)
         self.urls = UrlMatcher(p.urls)
         self.pii = PiiMasker(p.pii)
@@ -56,7 +59,8 @@ class CoarseFilter(Stage):
         if not self._ready:  # tolerate callers that skip setup(); workers call it once
             self.setup()
         n = batch.num_rows
-        cleaned = self.cleaner.clean(batch.column("text"))
+        text, cut_column = self._cut_spam_blocks(batch.column("text"), ctx)
+        cleaned = self.cleaner.clean(text)
         for key, value in cleaned.counters.items():
             ctx.count(key, value)
         scores = char_metrics(cleaned.view)
@@ -71,10 +75,66 @@ class CoarseFilter(Stage):
 
         batch = batch.set_column(batch.column_names.index("text"), "text", text)
         batch = self.with_scores(batch, self._columns(scores, lexicon, urls))
+        if cut_column is not None:
+            batch = self.with_scores(batch, {"cut_spam": cut_column})
         rules = self._rules(scores, lexicon, urls)
         for mask, reason in rules:
             ctx.count(f"docs_flagged__{reason}", int(np.count_nonzero(mask)))
-        return reject_where(batch, [(pa.array(mask, pa.bool_()), reason) for mask, reason in rules])
+        batch = reject_where(batch, [(pa.array(mask, pa.bool_()), reason) for mask, reason in rules])
+        return add_details(batch, self._details(batch.column(REJECT).to_pylist(), scores, lexicon, text, batch))
+
+    def _details(self, reasons: list, s: dict, lexicon: dict, text, batch: pa.Table) -> list[str | None]:
+        """Which value tripped each rejected document's rule: `zh_ratio=0.12 < 0.2`,
+        `lexicon_porn: 5 hits, 4 distinct ≥ 3: 裸聊, …`, `url: http://…`."""
+        why = self._thresholds()
+        out: list[str | None] = []
+        for i, reason in enumerate(reasons):
+            if reason is None:
+                out.append(None)
+            elif reason.startswith("lexicon_"):
+                hits, _, distinct = lexicon[reason.removeprefix("lexicon_")]
+                cat = self.params.lexicon.categories[reason.removeprefix("lexicon_")]
+                name = reason.removeprefix("lexicon_")
+                terms = list(dict.fromkeys(self.lexicon.matched_terms(text[i].as_py() or "", name)))[:5]
+                out.append(f"{reason}: {hits[i]} hits, {distinct[i]} distinct >= {cat.min_distinct}: "
+                           + ", ".join(terms))
+            elif reason in ("blocked_domain", "url_pattern"):
+                out.append(f"url: {batch.column('url')[i].as_py()}" if "url" in batch.column_names else None)
+            elif reason in why:
+                metric, op, limit = why[reason]
+                out.append(f"{metric}={float(s[metric][i]):.4g} {op} {limit}")
+            else:
+                out.append(None)
+        return out
+
+    def _thresholds(self) -> dict[str, tuple[str, str, float]]:
+        """reason -> (metric, comparison, threshold) of the single-metric rules."""
+        p, d, r = self.params, self.params.document, self.params.repetition
+        why = {"too_short": ("chars", "<", p.min_chars), "low_chinese_ratio": ("zh_ratio", "<", p.min_chinese_ratio),
+               "short_lines": ("mean_line_chars", "<", d.min_mean_line_chars),
+               "bullet_lines": ("bullet_line_ratio", ">", d.max_bullet_line_ratio),
+               "ellipsis_lines": ("ellipsis_line_ratio", ">", d.max_ellipsis_line_ratio),
+               "url_density": ("url_ratio", ">", d.max_url_ratio)}
+        for kind in ("symbol", "digit", "latin", "punct"):
+            why[f"high_{kind}_ratio"] = (f"{kind}_ratio", ">", getattr(d, f"max_{kind}_ratio"))
+        for name, metric in (("dup_lines", "dup_line_frac"), ("dup_line_chars", "dup_line_char_frac"),
+                             ("dup_paragraphs", "dup_para_frac"), ("dup_paragraph_chars", "dup_para_char_frac")):
+            why[name] = (metric, ">", getattr(r, f"max_{metric}"))
+        for size, limit in r.max_top_ngram_share.items():
+            why[f"top_{size}gram"] = (f"top_{size}gram_share", ">", limit)
+        for size, limit in r.max_dup_ngram_share.items():
+            why[f"dup_{size}gram"] = (f"dup_{size}gram_share", ">", limit)
+        return why
+
+    def _cut_spam_blocks(self, text, ctx: StageContext):
+        """Text with spam blocks cut out (stages/rules/spamblocks.py), and the cut text column."""
+        if self.spam_blocks is None:
+            return text, None
+        cut = self.spam_blocks.cut(text.to_pylist())
+        ctx.count("lines_removed__spam_block", cut.lines)
+        ctx.count("chars_removed__spam_block", cut.chars)
+        column = pa.array(cut.cut, pa.string()) if self.params.spam_blocks.keep_cut else None
+        return (pa.array(cut.texts, pa.string()) if cut.lines else text), column
 
     # -- metrics --------------------------------------------------------------------------------
     def _repetition(self, cleaned, chars: np.ndarray, n: int) -> dict[str, np.ndarray]:
@@ -93,12 +153,12 @@ class CoarseFilter(Stage):
             out[f"{kind}_{size}gram_share"] = np.where(short, 0.0, values)
         return out
 
-    def _lexicon(self, view, visible: np.ndarray, ctx: StageContext) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        hits = self.lexicon.hits(view)
+    def _lexicon(self, view, visible: np.ndarray, ctx: StageContext) -> dict[str, tuple[np.ndarray, ...]]:
+        hits, distinct = self.lexicon.counts(view)
         out = {}
         for i, name in enumerate(self.lexicon.names):
             ctx.count(f"lexicon_hits__{name}", int(hits[:, i].sum()))
-            out[name] = (hits[:, i], ratio(hits[:, i] * 1000.0, visible))
+            out[name] = (hits[:, i], ratio(hits[:, i] * 1000.0, visible), distinct[:, i])
         return out
 
     def _urls(self, batch: pa.Table) -> dict[str, np.ndarray]:
@@ -112,9 +172,10 @@ class CoarseFilter(Stage):
         cols = {k: pa.array(scores[k], pa.int64()) for k in counts}
         cols |= {k: pa.array(v, F32) for k, v in scores.items() if k not in counts}
         cols["zh_ratio"] = pa.array(scores["zh_ratio"], pa.float64())
-        for name, (hits, density) in lexicon.items():
+        for name, (hits, density, distinct) in lexicon.items():
             cols[f"lex_{name}_hits"] = pa.array(hits, pa.int32())
             cols[f"lex_{name}_density"] = pa.array(density, F32)
+            cols[f"lex_{name}_distinct"] = pa.array(distinct, pa.int32())
         cols |= {k: pa.array(v, pa.bool_()) for k, v in urls.items()}
         return cols
 
@@ -124,9 +185,10 @@ class CoarseFilter(Stage):
         p, d, r = self.params, self.params.document, self.params.repetition
         rules = [(s["chars"] < p.min_chars, "too_short"), (s["zh_ratio"] < p.min_chinese_ratio, "low_chinese_ratio"),
                  (urls["blocked_domain"], "blocked_domain"), (urls["url_pattern"], "url_pattern")]
-        for name, (hits, density) in lexicon.items():
+        for name, (hits, density, distinct) in lexicon.items():
             cat = p.lexicon.categories[name]
-            rules.append(((hits >= cat.min_hits) & (density >= cat.min_density), f"lexicon_{name}"))
+            rules.append(((hits >= cat.min_hits) & (density >= cat.min_density) & (distinct >= cat.min_distinct),
+                          f"lexicon_{name}"))
 
         def over(metric: str, limit: float | None, reason: str) -> None:
             if limit is not None:

@@ -261,7 +261,7 @@ def rule_reasons(stage: CoarseFilter) -> set[str]:
     r = stage.params.repetition
     scores |= {f"top_{k}gram_share": np.zeros(n) for k in r.max_top_ngram_share}
     scores |= {f"dup_{k}gram_share": np.zeros(n) for k in r.max_dup_ngram_share}
-    lexicon = {name: (np.zeros(n), np.zeros(n)) for name in stage.lexicon.names}
+    lexicon = {name: (np.zeros(n), np.zeros(n), np.zeros(n)) for name in stage.lexicon.names}
     return {reason for _, reason in stage._rules(scores, lexicon, {"blocked_domain": np.zeros(n, bool),
                                                                     "url_pattern": np.zeros(n, bool)})}
 

@@ -110,7 +110,9 @@ def test_measured_catch_and_false_drop_rates():
     from mdfs.bench.fine import clean_set, judge, spam_set, summarize
 
     s = summarize(judge(spam_set()), judge(clean_set()))
-    assert s["spam_passing_classifier"] >= 20 and s["passing_by_set"].get("cc-warc", 0) >= 1
-    assert s["catch_rate_passing"] >= 0.9, s["missed_passing"]
+    # the page model now drops every Common Crawl spam page itself, so what passes it is the other sets
+    assert s["spam_passing_classifier"] >= 20
+    # 0.89 since keywords.min_hits went from 3 to 5 (at 3 it dropped tech and phone news: docs/eval.md)
+    assert s["catch_rate_passing"] >= 0.85, s["missed_passing"]
     assert s["clean"] >= 3000
     assert s["false_drop_rate"] <= 0.002, s["false_drop_examples"]

@@ -249,10 +249,13 @@ def test_stage_tokenises_as_the_sidecar_says(trained):
     assert jieba_lines[0] != char_tokens(texts[0], 2000)  # the two tokenizers do differ on this text
 
 
-def test_bundled_model_sidecar_says_chars():
-    side = read_sidecar(DEFAULT_MODEL)
+TWO_CLASS = DEFAULT_MODEL.parent / "quality_zh.ftz"  # the first round's model, kept as a two-class example
+
+
+def test_two_class_model_sidecar_says_chars():
+    side = read_sidecar(TWO_CLASS)
     assert side.tokenizer == TokenizerConfig(kind="chars", max_chars=2000)
-    model = QualityModel.load(DEFAULT_MODEL)  # the sha256 in the sidecar matches the shipped file
+    model = QualityModel.load(TWO_CLASS)  # the sha256 in the sidecar matches the shipped file
     text = "这座城市始建于明代，因运河而兴。清朝中叶，这里成为南北货物的集散地，商号林立，会馆众多。"
     labels, probs = model.model.predict([char_tokens(text, 2000)], k=-1)
     assert model.score([text])[0] == pytest.approx(min(1.0, dict(zip(labels[0], probs[0]))["__label__hq"]))
@@ -260,7 +263,7 @@ def test_bundled_model_sidecar_says_chars():
 
 def test_sidecar_of_another_model_is_refused(trained, tmp_path):
     shutil.copy(trained, tmp_path / "m.ftz")
-    shutil.copy(sidecar_path(DEFAULT_MODEL), sidecar_path(tmp_path / "m.ftz"))
+    shutil.copy(sidecar_path(TWO_CLASS), sidecar_path(tmp_path / "m.ftz"))
     with pytest.raises(ConfigError, match="describes a different model"):
         QualityModel.load(tmp_path / "m.ftz")
     side = json.loads(sidecar_path(trained).read_text())
@@ -310,7 +313,7 @@ def test_a_model_without_the_positive_label_fails_clearly(tmp_path, capsys):
 
 # -- the bundled model on real data -------------------------------------------------------------------------
 
-def test_bundled_model_held_out_f1(tmp_path, capsys):
+def test_two_class_model_held_out_f1(tmp_path, capsys):
     """Point 6 of the issue, re-measured through `mdfs quality eval` on the held-out pages, articles and
     templates of stages/models/train_default.py (the model never saw them)."""
     corpora = shared()
@@ -319,8 +322,8 @@ def test_bundled_model_held_out_f1(tmp_path, capsys):
     _, test = split_by_group(build_dataset(corpora, 20240501), 0.2, 20240501)
     real = [d for d in test if not d.source.startswith("synthetic/")]
     write_jsonl(tmp_path / "held.jsonl", [{"text": d.text, "label": int(d.label == HQ)} for d in real])
-    code, _, _ = run_cli(capsys, "quality", "eval", "-l", str(tmp_path / "held.jsonl"), "--json",
-                         str(tmp_path / "m.json"))
+    code, _, _ = run_cli(capsys, "quality", "eval", "-m", str(TWO_CLASS), "-l", str(tmp_path / "held.jsonl"),
+                         "--json", str(tmp_path / "m.json"))
     m = json.loads((tmp_path / "m.json").read_text())
     assert code == 0 and m["n"] == len(real) > 800
     assert m["f1"] >= 0.9 and m["roc_auc"] >= 0.95

@@ -94,7 +94,8 @@ def _eval(args) -> int:
     from mdfs.quality.data import NEGATIVE_VALUES, POSITIVE_VALUES, read_labelled
     from mdfs.quality.metrics import binary_metrics, per_label, summary_line
 
-    model = _load(args.model)
+    scorer = _scorer(args.model, prepare=not args.no_prepare)
+    model = scorer.model
     positive = _values(args.positive_values) or POSITIVE_VALUES
     others = [label.lower() for label in model.labels if label != model.positive_label]
     others += [label.removeprefix("__label__") for label in others]  # "ad" and "__label__ad"
@@ -103,7 +104,7 @@ def _eval(args) -> int:
                                        positive, negative)
     if not texts:
         raise InputError(f"no labelled documents in {args.labelled}")
-    score = model.score(texts, prepare=not args.no_prepare)
+    score = scorer.score(texts)
     m = {**binary_metrics(np.array(y), score, args.threshold),
          "per_label": per_label(raw, score, args.threshold),
          "model": str(model.path), "labelled": args.labelled, "unreadable": dict(bad)}
@@ -129,9 +130,9 @@ def _score(args) -> int:
         "input": {"paths": args.input, "text_field": args.text_field, "format": args.format},
         "output": {"path": args.output},
         "engine": {"kind": args.engine, "workers": args.workers, "address": args.ray_address},
-        # one stage, threshold 0: every document is scored and kept (a probability is never below 0)
+        # one stage that scores every document and drops none
         "stages": [{"name": "quality",
-                    "with": {"model": model, "threshold": 0.0, "prepare": not args.no_prepare}}],
+                    "with": {"model": model, "score_only": True, "prepare": not args.no_prepare}}],
     }, source="mdfs quality score")
     for file, _, kind in discover(cfg.input)[0]:
         check_text_kind(kind, file)
@@ -149,6 +150,16 @@ def _load(path: str | None):
     from stages.quality import DEFAULT_MODEL
 
     return QualityModel.load(path or DEFAULT_MODEL)
+
+
+def _scorer(path: str | None, prepare: bool):
+    """The quality stage itself, set up: it scores a page model's input (title, host, signals) and a
+    two-class model's prefix the same way a run does."""
+    from stages.quality import QualityFilter
+
+    stage = QualityFilter("quality", QualityFilter.Params(model=path, prepare=prepare))
+    stage.setup()
+    return stage
 
 
 def _values(text: str | None) -> tuple[str, ...]:

@@ -25,7 +25,7 @@ from pydantic import Field
 
 from mdfs.config import Strict
 from mdfs.errors import ConfigError
-from mdfs.stage import Stage, StageContext, reject_where
+from mdfs.stage import REJECT, Stage, StageContext, add_details, reject_where
 from stages.fine import lexicon
 from stages.fine.rules import (
     StuffingScorer,
@@ -133,7 +133,27 @@ class FineFilter(Stage):
         final = pc.utf8_length(text)
         batch = batch.set_column(batch.column_names.index("text"), "text", text)
         batch = self.with_scores(batch, {**scores, "chars": pc.cast(final, pa.int32())})
-        return reject_where(batch, rules + [(pc.less(final, p.min_chars), "too_short_final")])
+        batch = reject_where(batch, rules + [(pc.less(final, p.min_chars), "too_short_final")])
+        return add_details(batch, self._details(batch.column(REJECT).to_pylist(), scores, final))
+
+    def _details(self, reasons: list, s: dict, final: pa.Array) -> list[str | None]:
+        """The values behind each rejection, e.g. `keyword_hits=6 >= 5`."""
+        p = self.params
+        metrics = {"keyword_stuffing": (("stuffing", p.stuffing.threshold), ("phrase_repeat", p.stuffing.phrase_threshold)),
+                   "spam_keywords": (("keyword_hits", p.keywords.min_hits),),
+                   "spam_title": (("title_hits", p.title.min_hits),),
+                   "call_to_action": (("cta_hits", p.cta.min_hits), ("cta_per_1000", p.cta.per_1000)),
+                   "templated": (("template_lines", p.template.min_lines), ("template_share", p.template.min_share))}
+        out: list[str | None] = []
+        for i, reason in enumerate(reasons):
+            if reason == "too_short_final":
+                out.append(f"chars={final[i].as_py()} < {p.min_chars}")
+            elif reason in metrics:
+                out.append(", ".join(f"{m}={s[m][i].as_py():.4g} (limit {limit})" for m, limit in metrics[reason]
+                                     if m in s))
+            else:
+                out.append(None)
+        return out
 
     def _rules(self, s: dict[str, pa.Array]) -> list[tuple[pa.Array, str]]:
         p, rules = self.params, []

@@ -33,11 +33,11 @@ SEPARATORS = " \t\u3000\u00a0*_·~^/\\.-+=#@&$%|｜【】[]「」『』〖〗<>�
 
 # Per-category defaults; a user's YAML overrides field by field.
 DEFAULTS: dict[str, dict] = {
-    "porn": {"min_hits": 3, "min_density": 1.0},
-    "gambling_lottery": {"min_hits": 3, "min_density": 1.0},
-    "violence": {"min_hits": 3, "min_density": 1.0},
-    "illegal_trade": {"min_hits": 3, "min_density": 1.0},
-    "ads_spam": {"min_hits": 4, "min_density": 2.0},
+    "porn": {"min_hits": 3, "min_density": 1.0, "min_distinct": 3},
+    "gambling_lottery": {"min_hits": 3, "min_density": 1.0, "min_distinct": 3},
+    "violence": {"min_hits": 3, "min_density": 1.0, "min_distinct": 2},
+    "illegal_trade": {"min_hits": 3, "min_density": 1.0, "min_distinct": 2},
+    "ads_spam": {"min_hits": 4, "min_density": 2.0, "min_distinct": 2},
     "political": {"enabled": False, "min_hits": 3, "min_density": 1.0},
 }
 
@@ -50,6 +50,8 @@ class LexiconCategory(Strict):
     files: list[str] = Field(default_factory=list, description="more term files, one term per line")
     min_hits: int = Field(3, ge=1, description="matches in the document")
     min_density: float = Field(1.0, ge=0, description="matches per 1,000 visible characters")
+    min_distinct: int = Field(1, ge=1, description="different terms among the matches: a news story on "
+                              "loan sharks repeats one term, a spam page lists many")
 
 
 class LexiconRules(Strict):
@@ -153,9 +155,14 @@ class Lexicon:
     def hits(self, view: CharView) -> np.ndarray:
         """Matrix [documents × categories] of leftmost-longest non-overlapping matches in the kept text of
         a `CharView`, normalised with table look-ups on its code points (no per-character Python)."""
+        return self.counts(view)[0]
+
+    def counts(self, view: CharView) -> tuple[np.ndarray, np.ndarray]:
+        """(matches, distinct terms matched), each [documents × categories]."""
         out = np.zeros((view.n_docs, len(self.names)), np.int64)
+        distinct = np.zeros_like(out)
         if self.automaton is None or not view.n_docs:
-            return out
+            return out, distinct
         drop, lower = _tables()
         sel = view.kept() & ~drop[view.cp]
         joined = lower[view.cp[sel]].astype("<u4").tobytes().decode("utf-32-le")
@@ -164,13 +171,20 @@ class Lexicon:
         for row in range(view.n_docs):
             lo, hi = bounds[row], bounds[row + 1]
             if hi > lo:
+                seen = set()
                 for key, _, _ in find(joined[lo:hi]):
                     for c in cats[key]:
                         out[row, c] += 1
-        return out
+                        if key not in seen:
+                            distinct[row, c] += 1
+                    seen.add(key)
+        return out, distinct
 
-    def matched_terms(self, text: str) -> list[str]:
-        """The terms found in one text (for inspection and reports); exceptions are not listed."""
+    def matched_terms(self, text: str, category: str | None = None) -> list[str]:
+        """The terms found in one text (for inspection, reports and reject details), of one category or
+        of all; exceptions are not listed."""
         if self.automaton is None:
             return []
-        return [self.keys[k] for k, _, _ in self.automaton.find_matches_as_indexes(normalise(text)) if self.categories[k]]
+        want = None if category is None else self.names.index(category)
+        return [self.keys[k] for k, _, _ in self.automaton.find_matches_as_indexes(normalise(text))
+                if self.categories[k] and (want is None or want in self.categories[k])]

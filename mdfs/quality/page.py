@@ -1,0 +1,143 @@
+"""What the page model reads: title, domain, the beginning, middle and end of the body, and signals.
+
+Content farms hide in the parts a prefix never sees: a gambling brand in the title over scraped news, a
+brand swapped into the byline, spliced paragraphs further down, a link list at the end. So the model's
+input line is built from the title (the first line, tokens marked `t:`), the host (`d:` tokens, only for
+a spam-prone TLD, a numeric domain or a listed content-farm domain), three pieces of the body,
+and binned signals as pseudo-words (`f:` tokens: brand hits in the title and body, the fluency model's
+perplexity and high-perplexity share, line shape). fastText weighs them all in one linear model, which
+is what keeps it fast; the bins are coarse so that no single value is memorised.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass
+from pathlib import Path
+
+from mdfs.textnorm import CHAR_TOKEN
+from mdfs.warc import domain_of
+
+INPUT_VERSION = "page-v2"
+TITLE_CHARS, BEGIN, MIDDLE, END = 64, 500, 250, 250
+LEXICONS = Path(__file__).resolve().parents[2] / "stages" / "lexicons"
+# Words that turn a brand in a title into an SEO title: nobody writes news titled "<casino> 官网 app 下载".
+SEO_WORDS = re.compile(r"官网|官方网站|下载|注册|登录|登陆|入口|开户|网址|平台|app|APP|手机版|网页版|在线|首页|娱乐"
+                       r"|开奖|投注|棋牌|彩金|真人|赔率|计划|导航|资料")
+_SPAM_TLDS = {"xyz", "site", "top", "vip", "cc", "info", "club", "online", "icu", "win", "bet", "live", "shop",
+              "ltd", "tk", "pw", "work", "fun", "wang", "ren", "loan", "click", "link", "space", "website"}
+
+
+def split_title(text: str) -> tuple[str, str]:
+    """The first non-empty line is the title when it is short; the rest is the body."""
+    stripped = text.lstrip()
+    head, _, rest = stripped.partition("\n")
+    return (head.strip(), rest) if len(head) <= 120 else ("", stripped)
+
+
+def body_sample(body: str) -> str:
+    """Beginning, middle and end of the body: bounded input that still sees all three parts."""
+    n = len(body)
+    if n <= BEGIN + MIDDLE + END:
+        return body
+    mid = n // 2 - MIDDLE // 2
+    return " ".join((body[:BEGIN], body[mid:mid + MIDDLE], body[n - END:]))
+
+
+def host_tokens(url: str | None, listed: set[str] | frozenset = frozenset()) -> list[str]:
+    """Only what marks a host as spam-prone: a bought-in-bulk numeric domain, a spam-prone TLD, a listed
+    content-farm domain. An ordinary host and no URL at all give no token: clean training text mostly
+    comes without a URL, so a token for "has a URL" would teach the model that URLs mean junk."""
+    host = (domain_of(url) or "").removeprefix("www.")
+    if not host or host.endswith(".invalid"):
+        return []
+    parts = host.split(".")
+    out = []
+    if parts[-1] in _SPAM_TLDS:
+        out.append("d:spamtld")
+    if len(parts) > 1 and sum(c.isdigit() for c in parts[-2]) >= 3:
+        out.append("d:digits")  # 037426.cn, 0513mt.com: bought-in-bulk numeric domains
+    if any(".".join(parts[i:]) in listed for i in range(len(parts) - 1)):
+        out.append("d:listed")
+    return out
+
+
+def _bin(value: float, edges: tuple[float, ...]) -> int:
+    return bisect_right(edges, value)
+
+
+@dataclass
+class Signals:
+    """Per-document numbers that become `f:` tokens and columns."""
+
+    brand_title: int = 0
+    brand_body: int = 0
+    seo_title: bool = False
+    ppl: float = 0.0
+    high_share: float = 0.0
+
+    def tokens(self, text: str) -> list[str]:
+        lines = [ln for ln in text.split("\n") if ln.strip()]
+        short = sum(len(ln) < 20 for ln in lines) / max(len(lines), 1)
+        out = [f"f:bt{min(self.brand_title, 2)}", f"f:bb{_bin(self.brand_body, (1, 2, 4, 8))}",
+               f"f:lines{_bin(len(lines), (3, 8, 20, 50))}", f"f:short{_bin(short, (0.2, 0.4, 0.6, 0.8))}",
+               f"f:len{_bin(len(text), (200, 500, 1500, 5000))}"]
+        if self.brand_title and self.seo_title:
+            out.append("f:brandseo")
+        if self.ppl > 0:
+            out += [f"f:ppl{_bin(self.ppl, (60, 120, 200, 300, 500))}",
+                    f"f:hs{_bin(self.high_share, (0.1, 0.3, 0.5, 0.7))}"]
+        return out
+
+
+def page_line(text: str, url: str | None, signals: Signals, listed: frozenset | set = frozenset()) -> str:
+    """One fastText input line for a document."""
+    title, body = split_title(text)
+    parts = [" ".join("t:" + t for t in CHAR_TOKEN.findall(title, 0, TITLE_CHARS))]
+    parts += host_tokens(url, listed) + signals.tokens(text)
+    parts.append(" ".join(CHAR_TOKEN.findall(body_sample(body))))
+    return " ".join(p for p in parts if p)
+
+
+class BrandMatcher:
+    """Gambling and porn brand names (stages/lexicons/brands_*.txt) found in a title and in a body."""
+
+    def __init__(self, files: list[Path] | None = None):
+        import ahocorasick_rs
+
+        terms: set[str] = set()
+        for path in files or sorted(LEXICONS.glob("brands_*.txt")):
+            for line in Path(path).read_text(encoding="utf-8").splitlines():
+                if line.strip() and not line.startswith("#"):
+                    terms.add(line.strip().lower())
+        self._ac = ahocorasick_rs.AhoCorasick(sorted(terms), matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
+
+    def hits(self, text: str) -> list[str]:
+        lowered = text.lower()  # sliced itself: lower() can change the length of non-Chinese text
+        return [lowered[s:e] for _, s, e in self._ac.find_matches_as_indexes(lowered)]
+
+    def signals(self, text: str) -> tuple[int, int, bool, list[str]]:
+        """(distinct brands in the title, brand hits in the body, SEO words in the title, the brands)."""
+        title, body = split_title(text)
+        in_title = sorted(set(self.hits(title)))
+        in_body = self.hits(body_sample(body))
+        return len(in_title), len(in_body), bool(SEO_WORDS.search(title)), in_title + sorted(set(in_body))
+
+
+def read_domain_lists(files: list[str]) -> frozenset[str]:
+    """Domains, one per line; uBlacklist-style `*://*.example.com/*` patterns are reduced to the host."""
+    out = set()
+    for path in files:
+        for line in Path(path).read_text(encoding="utf-8", errors="replace").splitlines():
+            line = line.strip().lower()
+            if not line or line.startswith(("#", "!")):
+                continue
+            if line.startswith("{"):
+                import json
+
+                line = str(json.loads(line).get("domain", "")).lower()
+            host = re.sub(r"^\*?:?/*|^\*\.|/.*$", "", line.split("://")[-1]).lstrip("*.").removeprefix("www.")
+            if "." in host and "*" not in host:
+                out.add(host)
+    return frozenset(out)
