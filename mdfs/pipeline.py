@@ -3,6 +3,7 @@ conservation, write the manifest. `run()` is also the Python API (`mdfs.run`).""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import json
 import logging
@@ -63,7 +64,7 @@ def run(config: RunConfig | str | None = None, input: str | list[str] | None = N
     shards, skipped = plan_shards(cfg.input)
     root = cfg.output.path if storage.is_uri(cfg.output.path) else os.path.abspath(cfg.output.path)
     layout = RunLayout(root)
-    _guard_output(cfg, layout, force)
+    _guard_output(cfg, layout, force, input_fingerprint(shards))
     log.info("%d input shards (%.1f MB) → %s", len(shards), sum(s.size for s in shards) / 1e6, root)
 
     eng = make_engine(cfg, root)
@@ -105,8 +106,40 @@ def run(config: RunConfig | str | None = None, input: str | list[str] | None = N
     return summary
 
 
-def _guard_output(cfg: RunConfig, layout: RunLayout, force: bool) -> None:
-    """Never write into the input; never into a non-empty directory that is not this run."""
+FINGERPRINT_LIST_MAX = 100_000  # more input files than this: the run marker keeps only their digest
+
+
+def input_fingerprint(shards: list) -> dict:
+    """Every input file with its size and modification time (ns): what a resumed run must still read.
+    Past FINGERPRINT_LIST_MAX files only a digest of the list is kept."""
+    out: dict[str, list[int]] = {}
+    for shard in shards:
+        for piece in shard.pieces:
+            if piece.rel not in out:
+                fs, path = storage.resolve(piece.path)
+                info = fs.get_file_info(path)
+                out[piece.rel] = [int(info.size or 0), int(info.mtime_ns or 0)]
+    if len(out) <= FINGERPRINT_LIST_MAX:
+        return out
+    digest = hashlib.sha256(json.dumps(sorted(out.items())).encode()).hexdigest()
+    return {"__digest__": [len(out), digest]}
+
+
+def _inputs_changed(old: dict, new: dict) -> str:
+    """What differs between two fingerprints, in a few words ('' when nothing does)."""
+    if "__digest__" in old or "__digest__" in new:
+        return "" if old == new else "the list of input files, their sizes or times"
+    added = sorted(set(new) - set(old))
+    removed = sorted(set(old) - set(new))
+    changed = sorted(k for k in set(old) & set(new) if old[k] != new[k])
+    parts = [f"{label} {', '.join(names[:3])}{' …' if len(names) > 3 else ''} ({len(names)})"
+             for label, names in (("added", added), ("removed", removed), ("changed", changed)) if names]
+    return "; ".join(parts)
+
+
+def _guard_output(cfg: RunConfig, layout: RunLayout, force: bool, inputs: dict | None = None) -> None:
+    """Never write into the input; never into a non-empty directory that is not this run; never resume a
+    run whose inputs changed (it would mix old and new shards, or return the old corpus)."""
     out_fs, out_path = storage.resolve(layout.root)
     for path in cfg.input.paths:
         in_fs, in_path = storage.resolve(path.split("*")[0])
@@ -114,7 +147,7 @@ def _guard_output(cfg: RunConfig, layout: RunLayout, force: bool) -> None:
             a, b = in_path.rstrip("/") + "/", out_path.rstrip("/") + "/"
             if a.startswith(b) or b.startswith(a):
                 raise OutputError(f"output {layout.root} overlaps input {path}: mdfs never writes into its input")
-    marker = {"mdfs_run": 1, "config_hash": cfg.content_hash()}
+    marker = {"mdfs_run": 1, "config_hash": cfg.content_hash(), "inputs": inputs or {}}
     if not storage.is_empty_dir(layout.root):
         if not storage.exists(layout.run_marker):
             raise OutputError(f"{layout.root} is not empty and is not an mdfs run: refusing to write there")
@@ -124,11 +157,21 @@ def _guard_output(cfg: RunConfig, layout: RunLayout, force: bool) -> None:
                 raise OutputError(f"{layout.root} holds a run with a different config "
                                   f"({old.get('config_hash')} ≠ {marker['config_hash']}); use --force to replace it")
             log.warning("--force: removing the previous run in %s", layout.root)
-            for sub in ("data", "rejects", "stats", "report", "_work"):
-                storage.delete_dir(storage.join(layout.root, sub))
+            _clear_run(layout)
+        elif "inputs" in old and (changes := _inputs_changed(old["inputs"], marker["inputs"])):
+            if not force:
+                raise OutputError(f"the inputs changed since the run in {layout.root} ({changes}): resuming "
+                                  "would mix old and new shards; use --force to start it over")
+            log.warning("--force: inputs changed (%s); removing the previous run in %s", changes, layout.root)
+            _clear_run(layout)
         else:
             log.info("resuming the run in %s", layout.root)
     storage.write_json(layout.run_marker, marker)
+
+
+def _clear_run(layout: RunLayout) -> None:
+    for sub in ("data", "rejects", "stats", "report", "_work"):
+        storage.delete_dir(storage.join(layout.root, sub))
 
 
 def _shard_done(layout: RunLayout, segment: int, shard: int) -> bool:

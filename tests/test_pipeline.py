@@ -91,6 +91,23 @@ def test_resume_after_crash_gives_identical_output(corpus, tmp_path, tiny_model,
     assert again.shards_run == 0 and read_dir(tmp_path / "out" / "data") == read_dir(tmp_path / "ref" / "data")
 
 
+def test_changed_inputs_are_refused_not_resumed(corpus, tmp_path, tiny_model):
+    """Adding a file that sorts first, or changing one, used to resume into a corpus with documents lost
+    and doubled (or the old corpus): now the rerun refuses before any work, and --force starts over."""
+    out = tmp_path / "out"
+    run_tiny(corpus, out, tiny_model, "input.shard_size_mb=0.002")
+    assert run_tiny(corpus, out, tiny_model, "input.shard_size_mb=0.002").shards_run == 0  # unchanged: resumes
+    write_jsonl(corpus / "0-first.jsonl", [{"id": f"new-{i}", "text": "新增的文档。" * 20 + str(i)} for i in range(10)])
+    with pytest.raises(OutputError, match=r"inputs changed .*added 0-first.jsonl \(1\).*--force"):
+        run_tiny(corpus, out, tiny_model, "input.shard_size_mb=0.002")
+    forced = run_tiny(corpus, out, tiny_model, "input.shard_size_mb=0.002", force=True)
+    fresh = run_tiny(corpus, tmp_path / "fresh", tiny_model, "input.shard_size_mb=0.002")
+    assert forced.docs_in == fresh.docs_in == 73 and read_dir(out / "data") == read_dir(tmp_path / "fresh" / "data")
+    (corpus / "c.txt").write_text("改过的纯文本文件。" * 10, encoding="utf-8")
+    with pytest.raises(OutputError, match=r"changed c.txt"):
+        run_tiny(corpus, out, tiny_model, "input.shard_size_mb=0.002")
+
+
 def test_damaged_marker_redoes_that_shard(corpus, tmp_path, tiny_model):
     out = tmp_path / "out"
     run_tiny(corpus, out, tiny_model, "input.shard_size_mb=0.002")
