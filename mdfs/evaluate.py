@@ -36,7 +36,8 @@ def _read(folder: str, columns: list[str]) -> list[dict]:
     for path in storage.list_files(folder):
         if not path.endswith(".parquet"):
             continue
-        names = pq.read_schema(storage.resolve(path)[1], filesystem=storage.resolve(path)[0]).names
+        fs, local = storage.resolve(path)
+        names = pq.read_schema(local, filesystem=fs).names
         wanted = [c for c in names if c in columns or c.startswith("quality__")]
         rows += storage.read_parquet(path, columns=wanted).to_pylist()
     return rows

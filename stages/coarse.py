@@ -77,16 +77,16 @@ class CoarseFilter(Stage):
         batch = self.with_scores(batch, self._columns(scores, lexicon, urls))
         if cut_column is not None:
             batch = self.with_scores(batch, {"cut_spam": cut_column})
-        rules = self._rules(scores, lexicon, urls)
+        why: dict[str, tuple[str, str, float]] = {}
+        rules = self._rules(scores, lexicon, urls, why)
         for mask, reason in rules:
             ctx.count(f"docs_flagged__{reason}", int(np.count_nonzero(mask)))
         batch = reject_where(batch, [(pa.array(mask, pa.bool_()), reason) for mask, reason in rules])
-        return add_details(batch, self._details(batch.column(REJECT).to_pylist(), scores, lexicon, text, batch))
+        return add_details(batch, self._details(batch.column(REJECT).to_pylist(), scores, lexicon, why, text, batch))
 
-    def _details(self, reasons: list, s: dict, lexicon: dict, text, batch: pa.Table) -> list[str | None]:
+    def _details(self, reasons: list, s: dict, lexicon: dict, why: dict, text, batch: pa.Table) -> list[str | None]:
         """Which value tripped each rejected document's rule: `zh_ratio=0.12 < 0.2`,
-        `lexicon_porn: 5 hits, 4 distinct ≥ 3: 裸聊, …`, `url: http://…`."""
-        why = self._thresholds()
+        `lexicon_porn: 5 hits, 4 distinct ≥ 3: 裸聊, …`, `url: http://…`. `why` is what `_rules` recorded."""
         out: list[str | None] = []
         for i, reason in enumerate(reasons):
             if reason is None:
@@ -106,25 +106,6 @@ class CoarseFilter(Stage):
             else:
                 out.append(None)
         return out
-
-    def _thresholds(self) -> dict[str, tuple[str, str, float]]:
-        """reason -> (metric, comparison, threshold) of the single-metric rules."""
-        p, d, r = self.params, self.params.document, self.params.repetition
-        why = {"too_short": ("chars", "<", p.min_chars), "low_chinese_ratio": ("zh_ratio", "<", p.min_chinese_ratio),
-               "short_lines": ("mean_line_chars", "<", d.min_mean_line_chars),
-               "bullet_lines": ("bullet_line_ratio", ">", d.max_bullet_line_ratio),
-               "ellipsis_lines": ("ellipsis_line_ratio", ">", d.max_ellipsis_line_ratio),
-               "url_density": ("url_ratio", ">", d.max_url_ratio)}
-        for kind in ("symbol", "digit", "latin", "punct"):
-            why[f"high_{kind}_ratio"] = (f"{kind}_ratio", ">", getattr(d, f"max_{kind}_ratio"))
-        for name, metric in (("dup_lines", "dup_line_frac"), ("dup_line_chars", "dup_line_char_frac"),
-                             ("dup_paragraphs", "dup_para_frac"), ("dup_paragraph_chars", "dup_para_char_frac")):
-            why[name] = (metric, ">", getattr(r, f"max_{metric}"))
-        for size, limit in r.max_top_ngram_share.items():
-            why[f"top_{size}gram"] = (f"top_{size}gram_share", ">", limit)
-        for size, limit in r.max_dup_ngram_share.items():
-            why[f"dup_{size}gram"] = (f"dup_{size}gram_share", ">", limit)
-        return why
 
     def _cut_spam_blocks(self, text, ctx: StageContext):
         """Text with spam blocks cut out (stages/rules/spamblocks.py), and the cut text column."""
@@ -180,40 +161,39 @@ class CoarseFilter(Stage):
         return cols
 
     # -- decisions ------------------------------------------------------------------------------
-    def _rules(self, s: dict, lexicon: dict, urls: dict) -> list[tuple[np.ndarray, str]]:
-        """(mask, reason) for every enabled rule, in the order that names a document's reason."""
+    def _rules(self, s: dict, lexicon: dict, urls: dict, why: dict | None = None) -> list[tuple[np.ndarray, str]]:
+        """(mask, reason) for every enabled rule, in the order that names a document's reason. Rules on one
+        metric also record (metric, comparison, threshold) in `why`, for the rejects' details."""
         p, d, r = self.params, self.params.document, self.params.repetition
-        rules = [(s["chars"] < p.min_chars, "too_short"), (s["zh_ratio"] < p.min_chinese_ratio, "low_chinese_ratio"),
-                 (urls["blocked_domain"], "blocked_domain"), (urls["url_pattern"], "url_pattern")]
+        why = {} if why is None else why
+        rules: list[tuple[np.ndarray, str]] = []
+
+        def rule(metric: str, op: str, limit: float | None, reason: str, where=True) -> None:
+            if limit is not None:
+                rules.append((where & (s[metric] > limit if op == ">" else s[metric] < limit), reason))
+                why[reason] = (metric, op, limit)
+
+        rule("chars", "<", p.min_chars, "too_short")
+        rule("zh_ratio", "<", p.min_chinese_ratio, "low_chinese_ratio")
+        rules += [(urls["blocked_domain"], "blocked_domain"), (urls["url_pattern"], "url_pattern")]
         for name, (hits, density, distinct) in lexicon.items():
             cat = p.lexicon.categories[name]
             rules.append(((hits >= cat.min_hits) & (density >= cat.min_density) & (distinct >= cat.min_distinct),
                           f"lexicon_{name}"))
-
-        def over(metric: str, limit: float | None, reason: str) -> None:
-            if limit is not None:
-                rules.append((s[metric] > limit, reason))
-
-        over("symbol_ratio", d.max_symbol_ratio, "high_symbol_ratio")
-        over("digit_ratio", d.max_digit_ratio, "high_digit_ratio")
-        over("latin_ratio", d.max_latin_ratio, "high_latin_ratio")
-        over("punct_ratio", d.max_punct_ratio, "high_punct_ratio")
-        over("dup_line_frac", r.max_dup_line_frac, "dup_lines")
-        over("dup_line_char_frac", r.max_dup_line_char_frac, "dup_line_chars")
-        over("dup_para_frac", r.max_dup_para_frac, "dup_paragraphs")
-        over("dup_para_char_frac", r.max_dup_para_char_frac, "dup_paragraph_chars")
+        for kind in ("symbol", "digit", "latin", "punct"):
+            rule(f"{kind}_ratio", ">", getattr(d, f"max_{kind}_ratio"), f"high_{kind}_ratio")
+        for metric, reason in (("dup_line_frac", "dup_lines"), ("dup_line_char_frac", "dup_line_chars"),
+                               ("dup_para_frac", "dup_paragraphs"), ("dup_para_char_frac", "dup_paragraph_chars")):
+            rule(metric, ">", getattr(r, f"max_{metric}"), reason)
         for size, limit in sorted(r.max_top_ngram_share.items()):
-            over(f"top_{size}gram_share", limit, f"top_{size}gram")
+            rule(f"top_{size}gram_share", ">", limit, f"top_{size}gram")
         for size, limit in sorted(r.max_dup_ngram_share.items()):
-            over(f"dup_{size}gram_share", limit, f"dup_{size}gram")
+            rule(f"dup_{size}gram_share", ">", limit, f"dup_{size}gram")
         lined = s["lines"] >= d.min_lines
-        if d.min_mean_line_chars is not None:
-            rules.append((lined & (s["mean_line_chars"] < d.min_mean_line_chars), "short_lines"))
-        if d.max_bullet_line_ratio is not None:
-            rules.append((lined & (s["bullet_line_ratio"] > d.max_bullet_line_ratio), "bullet_lines"))
-        if d.max_ellipsis_line_ratio is not None:
-            rules.append((lined & (s["ellipsis_line_ratio"] > d.max_ellipsis_line_ratio), "ellipsis_lines"))
-        over("url_ratio", d.max_url_ratio, "url_density")
+        rule("mean_line_chars", "<", d.min_mean_line_chars, "short_lines", lined)
+        rule("bullet_line_ratio", ">", d.max_bullet_line_ratio, "bullet_lines", lined)
+        rule("ellipsis_line_ratio", ">", d.max_ellipsis_line_ratio, "ellipsis_lines", lined)
+        rule("url_ratio", ">", d.max_url_ratio, "url_density")
         return rules
 
 

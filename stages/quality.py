@@ -98,25 +98,21 @@ class QualityFilter(Stage):
         return self.model.score(texts, prepare=self.params.prepare)
 
     def page_scores(self, texts: list[str], urls: list[str | None]) -> tuple[dict[str, np.ndarray], list]:
-        from mdfs.quality.page import Signals, page_line
+        """Every `quality__*` column of the page model, and per document (SEO title?, brands found)."""
+        from mdfs.quality.page import page_inputs
 
         if self.params.prepare:
             texts = self.model.prepare(texts)
-        n = len(texts)
-        ppl, share = self.lm.score_docs(texts) if self.lm else (np.zeros(n, np.float32),) * 2
-        lines, found, cols = [], [], {"brand_title": np.zeros(n, np.int32), "brand_body": np.zeros(n, np.int32)}
-        for i, text in enumerate(texts):
-            bt, bb, seo, names = self.brands.signals(text) if self.brands else (0, 0, False, [])
-            cols["brand_title"][i], cols["brand_body"][i] = bt, bb
-            found.append((seo, names))
-            lines.append(page_line(text, urls[i], Signals(bt, bb, seo, float(ppl[i]), float(share[i])),
-                                   self.listed))
+        lines, signals, names = page_inputs(texts, urls, self.lm, self.brands, self.listed)
         probs = self.model.probabilities(lines)
-        cols["score"] = probs[self.model.positive_label]
+        cols = {"brand_title": np.array([s.brand_title for s in signals], np.int32),
+                "brand_body": np.array([s.brand_body for s in signals], np.int32),
+                "score": probs[self.model.positive_label]}
         for c in JUNK_CLASSES:
-            cols[f"p_{c}"] = probs.get(f"__label__{c}", np.zeros(n, np.float32))
-        cols["ppl"], cols["ppl_high"] = ppl.astype(np.float32), share.astype(np.float32)
-        return cols, found
+            cols[f"p_{c}"] = probs.get(f"__label__{c}", np.zeros(len(texts), np.float32))
+        cols["ppl"] = np.array([s.ppl for s in signals], np.float32)
+        cols["ppl_high"] = np.array([s.high_share for s in signals], np.float32)
+        return cols, [(s.seo_title, found) for s, found in zip(signals, names)]
 
     def process(self, batch: pa.Table, ctx: StageContext) -> pa.Table:
         texts = batch.column("text").to_pylist()

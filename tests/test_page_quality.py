@@ -12,7 +12,7 @@ from mdfs.cli import main
 from mdfs.errors import MdfsError
 from mdfs.evaluate import evaluate
 from mdfs.quality.model import read_sidecar
-from mdfs.quality.page import BrandMatcher, host_tokens, read_domain_lists, split_title
+from mdfs.quality.page import BrandMatcher, PageText, host_tokens, read_domain_lists, split_title
 from mdfs.stage import REJECT, REJECT_DETAIL, StageContext
 from stages.quality import DEFAULT_MODEL, JUNK_CLASSES, QualityFilter
 
@@ -79,7 +79,7 @@ def test_signals_title_host_brands_and_domain_lists(tmp_path):
     listed = read_domain_lists([str(tmp_path / "list.txt")])
     assert listed == {"farm.example.com", "spam.cn"}
     assert "d:listed" in host_tokens("https://www.spam.cn/p/1", listed)
-    bt, bb, seo, names = BrandMatcher().signals("华体会app下载\n据华体会报道，华体会")
+    bt, bb, seo, names = BrandMatcher().signals(PageText.of("华体会app下载\n据华体会报道，华体会"))
     assert (bt, bb, seo) == (1, 2, True) and names[0] == "华体会"
 
 

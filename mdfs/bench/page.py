@@ -73,13 +73,13 @@ def measure(texts: list[str], repeat: int) -> dict:
     def run(stage):
         return lambda: [stage.process(b, StageContext("quality", "b")) for b in batches]
 
-    from mdfs.quality.page import Signals, page_line
+    from mdfs.quality.page import PageText, Signals, page_line
 
     parts = {
         "whole stage (page model, all signals)": run(page),
         "  fluency model (CharLM.score_docs)": lambda: page.lm.score_docs(texts),
-        "  brand matching": lambda: [page.brands.signals(t) for t in texts],
-        "  page input lines": lambda: [page_line(t, None, Signals()) for t in texts],
+        "  brand matching": lambda: [page.brands.signals(PageText.of(t)) for t in texts],
+        "  page input lines": lambda: [page_line(PageText.of(t), None, Signals()) for t in texts],
         "first round: two-class model, 2,000-char prefix": run(two),
     }
     rows = {}

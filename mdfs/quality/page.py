@@ -16,6 +16,8 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from mdfs.textnorm import CHAR_TOKEN
 from mdfs.warc import domain_of
 
@@ -91,13 +93,43 @@ class Signals:
         return out
 
 
-def page_line(text: str, url: str | None, signals: Signals, listed: frozenset | set = frozenset()) -> str:
+@dataclass(frozen=True)
+class PageText:
+    """A document cut once into what the page model reads: its title and its bounded body sample."""
+
+    text: str
+    title: str
+    sample: str
+
+    @classmethod
+    def of(cls, text: str) -> PageText:
+        title, body = split_title(text)
+        return cls(text, title, body_sample(body))
+
+
+def page_line(page: PageText, url: str | None, signals: Signals, listed: frozenset | set = frozenset()) -> str:
     """One fastText input line for a document."""
-    title, body = split_title(text)
-    parts = [" ".join("t:" + t for t in CHAR_TOKEN.findall(title, 0, TITLE_CHARS))]
-    parts += host_tokens(url, listed) + signals.tokens(text)
-    parts.append(" ".join(CHAR_TOKEN.findall(body_sample(body))))
+    parts = [" ".join("t:" + t for t in CHAR_TOKEN.findall(page.title, 0, TITLE_CHARS))]
+    parts += host_tokens(url, listed) + signals.tokens(page.text)
+    parts.append(" ".join(CHAR_TOKEN.findall(page.sample)))
     return " ".join(p for p in parts if p)
+
+
+def page_inputs(texts: list[str], urls: list[str | None], lm, brands: BrandMatcher | None,
+                listed: frozenset | set = frozenset()) -> tuple[list[str], list[Signals], list[list[str]]]:
+    """The page model's input lines, each document's signals and the brands found: one path for the
+    quality stage and for training, so the model is always scored on what it was trained on."""
+    n = len(texts)
+    ppl, share = lm.score_docs(texts) if lm is not None else (np.zeros(n, np.float32),) * 2
+    lines, signals, names = [], [], []
+    for text, url, p, h in zip(texts, urls, ppl, share):
+        page = PageText.of(text)
+        bt, bb, seo, found = brands.signals(page) if brands is not None else (0, 0, False, [])
+        sig = Signals(bt, bb, seo, float(p), float(h))
+        lines.append(page_line(page, url, sig, listed))
+        signals.append(sig)
+        names.append(found)
+    return lines, signals, names
 
 
 class BrandMatcher:
@@ -106,23 +138,21 @@ class BrandMatcher:
     def __init__(self, files: list[Path] | None = None):
         import ahocorasick_rs
 
-        terms: set[str] = set()
-        for path in files or sorted(LEXICONS.glob("brands_*.txt")):
-            for line in Path(path).read_text(encoding="utf-8").splitlines():
-                if line.strip() and not line.startswith("#"):
-                    terms.add(line.strip().lower())
+        from stages.rules.lexicon import read_terms
+
+        terms = {term.strip().lower() for path in files or sorted(LEXICONS.glob("brands_*.txt"))
+                 for term, exception in read_terms(Path(path)) if not exception and term.strip()}
         self._ac = ahocorasick_rs.AhoCorasick(sorted(terms), matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
 
     def hits(self, text: str) -> list[str]:
         lowered = text.lower()  # sliced itself: lower() can change the length of non-Chinese text
         return [lowered[s:e] for _, s, e in self._ac.find_matches_as_indexes(lowered)]
 
-    def signals(self, text: str) -> tuple[int, int, bool, list[str]]:
+    def signals(self, page: PageText) -> tuple[int, int, bool, list[str]]:
         """(distinct brands in the title, brand hits in the body, SEO words in the title, the brands)."""
-        title, body = split_title(text)
-        in_title = sorted(set(self.hits(title)))
-        in_body = self.hits(body_sample(body))
-        return len(in_title), len(in_body), bool(SEO_WORDS.search(title)), in_title + sorted(set(in_body))
+        in_title = sorted(set(self.hits(page.title)))
+        in_body = self.hits(page.sample)
+        return len(in_title), len(in_body), bool(SEO_WORDS.search(page.title)), in_title + sorted(set(in_body))
 
 
 def read_domain_lists(files: list[str]) -> frozenset[str]:

@@ -128,35 +128,37 @@ class FineFilter(Stage):
             pc.divide(pc.cast(same, pa.float64()), pc.max_element_wise(pc.cast(lines, pa.float64()), 1.0)),
             pa.float32(),
         )
-        rules = self._rules(scores)
+        why: dict[str, tuple] = {}
+        rules = self._rules(scores, why)
         text = self._strip(text, rules, cta, ctx)
         final = pc.utf8_length(text)
         batch = batch.set_column(batch.column_names.index("text"), "text", text)
         batch = self.with_scores(batch, {**scores, "chars": pc.cast(final, pa.int32())})
         batch = reject_where(batch, rules + [(pc.less(final, p.min_chars), "too_short_final")])
-        return add_details(batch, self._details(batch.column(REJECT).to_pylist(), scores, final))
+        return add_details(batch, self._details(batch.column(REJECT).to_pylist(), scores, final, why))
 
-    def _details(self, reasons: list, s: dict, final: pa.Array) -> list[str | None]:
-        """The values behind each rejection, e.g. `keyword_hits=6 >= 5`."""
-        p = self.params
-        metrics = {"keyword_stuffing": (("stuffing", p.stuffing.threshold), ("phrase_repeat", p.stuffing.phrase_threshold)),
-                   "spam_keywords": (("keyword_hits", p.keywords.min_hits),),
-                   "spam_title": (("title_hits", p.title.min_hits),),
-                   "call_to_action": (("cta_hits", p.cta.min_hits), ("cta_per_1000", p.cta.per_1000)),
-                   "templated": (("template_lines", p.template.min_lines), ("template_share", p.template.min_share))}
+    def _details(self, reasons: list, s: dict, final: pa.Array, why: dict) -> list[str | None]:
+        """The values behind each rejection, e.g. `keyword_hits=6 (limit 5)`; `why` is what `_rules` recorded."""
         out: list[str | None] = []
         for i, reason in enumerate(reasons):
             if reason == "too_short_final":
-                out.append(f"chars={final[i].as_py()} < {p.min_chars}")
-            elif reason in metrics:
-                out.append(", ".join(f"{m}={s[m][i].as_py():.4g} (limit {limit})" for m, limit in metrics[reason]
+                out.append(f"chars={final[i].as_py()} < {self.params.min_chars}")
+            elif reason in why:
+                out.append(", ".join(f"{m}={s[m][i].as_py():.4g} (limit {limit})" for m, limit in why[reason]
                                      if m in s))
             else:
                 out.append(None)
         return out
 
-    def _rules(self, s: dict[str, pa.Array]) -> list[tuple[pa.Array, str]]:
+    def _rules(self, s: dict[str, pa.Array], why: dict | None = None) -> list[tuple[pa.Array, str]]:
+        """(mask, reason) per enabled rule; each rule's (metric, threshold) pairs go to `why` for details."""
         p, rules = self.params, []
+        why = {} if why is None else why
+        why |= {"keyword_stuffing": (("stuffing", p.stuffing.threshold), ("phrase_repeat", p.stuffing.phrase_threshold)),
+                "spam_keywords": (("keyword_hits", p.keywords.min_hits),),
+                "spam_title": (("title_hits", p.title.min_hits),),
+                "call_to_action": (("cta_hits", p.cta.min_hits), ("cta_per_1000", p.cta.per_1000)),
+                "templated": (("template_lines", p.template.min_lines), ("template_share", p.template.min_share))}
         if "stuffing" in s:
             t, r = p.stuffing.threshold, p.stuffing.phrase_threshold
             off = pa.array([False] * len(s["stuffing"]), pa.bool_())

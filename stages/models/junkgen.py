@@ -11,10 +11,9 @@ its `random.Random` and its pools, so a (kind, seed) pair in the labels file reg
 
 from __future__ import annotations
 
-import json
 import random
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from corpora import corpora_dir, side
@@ -49,7 +48,6 @@ class Pools:
     headlines: list[str]
     gambling_brands: list[str]
     porn_terms: list[str]
-    spam_tokens: list[str] = field(default_factory=list)
 
 
 def _split_list(items: list[str], split: str, family: str) -> list[str]:
@@ -71,11 +69,7 @@ def load_pools(docs: list[tuple[str, str]], split: str, root: Path | None = None
     tb = root / "spam/title-blacklist"
     porn = PORN_TITLES + [w for w in _lines(tb / "raw/dict/porn.txt") if 2 <= len(w) <= 8]
     gamb = GAMBLING_BRANDS + [w for w in _lines(tb / "raw/dict/gambling.txt") if 2 <= len(w) <= 8]
-    tokens = []
-    with open(tb / "titles_and_tokens.jsonl", encoding="utf-8") as f:
-        tokens = [json.loads(line)["text"] for line in f if '"spam_token"' in line]
-    return Pools(docs, heads, _split_list(gamb, split, "brand"), _split_list(porn, split, "porn"),
-                 _split_list(tokens, split, "token"))
+    return Pools(docs, heads, _split_list(gamb, split, "brand"), _split_list(porn, split, "porn"))
 
 
 # ------------------------------------------------------------------------------------ helpers

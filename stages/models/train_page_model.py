@@ -35,7 +35,7 @@ import yaml
 from mdfs.pipeline import run
 from mdfs.quality.charlm import CharLM
 from mdfs.quality.model import Sidecar, write_sidecar
-from mdfs.quality.page import INPUT_VERSION, BrandMatcher, Signals, page_line, read_domain_lists
+from mdfs.quality.page import INPUT_VERSION, BrandMatcher, page_inputs, read_domain_lists
 
 HERE = Path(__file__).resolve().parent
 CLASSES = ("clean", "gambling", "porn", "ads", "farm", "list")
@@ -98,12 +98,7 @@ def pipeline_texts(rows: list[dict], workdir: Path) -> dict[str, tuple[str, str 
 
 def page_lines(docs: list[tuple[str, str | None]], lm: CharLM, brands: BrandMatcher,
                listed: frozenset) -> list[str]:
-    ppl, share = lm.score_docs([t for t, _ in docs])
-    lines = []
-    for (text, url), p, h in zip(docs, ppl, share):
-        bt, bb, seo, _ = brands.signals(text)
-        lines.append(page_line(text, url, Signals(bt, bb, seo, float(p), float(h)), listed))
-    return lines
+    return page_inputs([t for t, _ in docs], [u for _, u in docs], lm, brands, listed)[0]
 
 
 def per_class(model, lines: list[str], labels: list[str]) -> dict:
