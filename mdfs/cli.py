@@ -26,7 +26,10 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--workers", type=int, help="number of worker actors (default: all CPUs)")
     r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. stages.coarse.min_chars=200")
-    r.add_argument("--force", action="store_true", help="replace a previous run with a different config")
+    r.add_argument("--force", action="store_true",
+                   help="replace a previous run made with a different config or from other inputs")
+    r.add_argument("--update", action="store_true",
+                   help="inputs changed since the previous run: redo only the shards they touch (and what follows)")
     r.add_argument("--no-progress", action="store_true", help="plain log lines instead of live progress bars")
     r.add_argument("--no-report", action="store_true", help="do not write report/ at the end (output.report)")
 
@@ -99,7 +102,7 @@ def _run(args) -> int:
     from mdfs.conservation import format_report
     from mdfs.pipeline import run
 
-    summary = run(args.config, args.input, args.output, overrides=args.set, force=args.force,
+    summary = run(args.config, args.input, args.output, overrides=args.set, force=args.force, update=args.update,
                   engine=args.engine, workers=args.workers, address=args.ray_address,
                   progress=False if args.no_progress else None, report=False if args.no_report else None)
     import json

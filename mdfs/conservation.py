@@ -10,8 +10,13 @@ from mdfs.errors import ConservationError
 log = logging.getLogger(__name__)
 
 
-def check_conservation(cfg, segments, markers: list[dict]) -> dict:
+def check_conservation(cfg, segments, markers: list[dict], keys: list[str] | None = None) -> dict:
+    """`keys`: each shard's input key (mdfs.fingerprint); a marker made from other inputs is a problem,
+    so a shard lost or doubled by a change of inputs can never pass."""
     problems: list[str] = []
+    for m in markers if keys is not None else []:
+        if m["shard"] >= len(keys) or m.get("key") != keys[m["shard"]]:
+            problems.append(f"shard {m['shard']} segment {m['segment']}: made from other inputs than this run's")
     per_stage: dict[str, dict] = {}
     by_shard: dict[int, dict[int, dict]] = {}
     for m in markers:

@@ -11,11 +11,23 @@ import logging
 import os
 from collections.abc import Iterator
 
+from mdfs import breadcrumb
 from mdfs.config import RunConfig
 from mdfs.errors import EngineError, MdfsError, StageError
+from mdfs.layout import RunLayout
 from mdfs.shard import ShardRunner
 
 log = logging.getLogger(__name__)
+MAX_RESTARTS = 3  # a worker that dies is restarted and its item retried this many times
+
+
+def _describe(method: str, item: tuple) -> str:
+    if method == "run_shard":
+        segment, shard = item
+        return f"shard {shard.name} (segment {segment}, input {', '.join(p.rel for p in shard.pieces[:3])})"
+    if method == "run_phase":
+        return f"stage {item[0]}, phase {item[1]}, item {item[2]}"
+    return f"{method}{item}"
 
 
 class SerialEngine:
@@ -63,25 +75,45 @@ class RayEngine:
             self.started_here = True
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.workers = max(1, min(cfg.engine.workers or cpus, cpus))
-        worker_cls = ray.remote(num_cpus=1, max_restarts=3, max_task_retries=3)(_RayWorker)
+        worker_cls = ray.remote(num_cpus=1, max_restarts=MAX_RESTARTS, max_task_retries=MAX_RESTARTS)(_RayWorker)
+        self.layout = RunLayout(root)
         self.actors = [worker_cls.remote(cfg, root) for _ in range(self.workers)]
         log.info("ray: %d workers on a cluster of %d CPUs (%s)", self.workers, cpus,
                  cfg.engine.address or "embedded local instance")
 
     def map(self, method: str, items: list[tuple]) -> Iterator[dict]:
-        from ray.util import ActorPool
-
-        pool = ActorPool(self.actors)
-        for item in items:
-            pool.submit(lambda actor, it: getattr(actor, "call").remote(method, it), item)
-        while pool.has_next():
+        """Results in completion order; each actor has at most one item in flight."""
+        ray = self.ray
+        queue = list(reversed(items))
+        running: dict = {}  # object ref -> (actor, item)
+        idle = list(self.actors)
+        while queue or running:
+            while queue and idle:
+                actor, item = idle.pop(), queue.pop()
+                running[actor.call.remote(method, item)] = (actor, item)
+            [ref], _ = ray.wait(list(running), num_returns=1)
+            actor, item = running.pop(ref)
             try:
-                yield pool.get_next_unordered()
-            except self.ray.exceptions.RayTaskError as e:
+                result = ray.get(ref)
+            except ray.exceptions.RayTaskError as e:
                 cause = e.cause if isinstance(getattr(e, "cause", None), Exception) else None
                 if isinstance(cause, MdfsError):
                     raise cause from None
-                raise StageError(f"worker failed: {e}") from None
+                raise StageError(f"worker failed on {_describe(method, item)}: {e}") from None
+            except ray.exceptions.RayActorError as e:
+                raise EngineError(self._died(method, item, e)) from None
+            idle.append(actor)
+            yield result
+
+    def _died(self, method: str, item: tuple, error: Exception) -> str:
+        """One clear message for a worker that kept dying on the same item (beyond Ray's restarts)."""
+        where = _describe(method, item)
+        if method == "run_shard":
+            where += breadcrumb.describe(self.layout.breadcrumb(item[1].index))
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        return (f"a worker process died {MAX_RESTARTS + 1} times on {where}; the run stops here ({first}). "
+                "Common causes: out of memory (check `dmesg` or Ray's logs), a crash in native code. "
+                "Rerun the same command to resume once fixed.")
 
     def close(self) -> None:
         for actor in self.actors:

@@ -12,6 +12,7 @@ import fnmatch
 import glob
 import logging
 import os
+import stat
 from dataclasses import dataclass, field
 
 import pyarrow.fs as pafs
@@ -44,6 +45,7 @@ class Piece:
 class Shard:
     index: int
     pieces: list[Piece] = field(default_factory=list)
+    key: str = ""  # digest of the pieces and their files' identities (mdfs.fingerprint)
 
     @property
     def size(self) -> int:
@@ -73,24 +75,78 @@ def detect_kind(path: str, forced: str = "auto") -> str | None:
     return None
 
 
+def _is_glob(path: str) -> bool:
+    """Wildcards make a glob only when no file or folder has that literal name (`a[1].jsonl` is a file)."""
+    if not any(ch in path for ch in "*?["):
+        return False
+    fs, p = storage.resolve(path)
+    return fs.get_file_info(p).type == pafs.FileType.NotFound
+
+
+def glob_root(path: str) -> str:
+    """The folder a glob reads below: everything before the first path component with a wildcard."""
+    cut = min(path.index(c) for c in "*?[" if c in path)
+    return path[:cut].rsplit("/", 1)[0] if "/" in path[:cut] else "."
+
+
 def _expand(path: str) -> list[tuple[str, str]]:
     """(file, root) pairs for a file, a folder or a glob, local or URI."""
     fs, p = storage.resolve(path)
-    has_glob = any(ch in path for ch in "*?[")
-    if has_glob:
+    if _is_glob(path):
+        root = glob_root(path)
         if storage.is_uri(path):
-            root = path[: min(path.index(c) for c in "*?[" if c in path)].rsplit("/", 1)[0]
             files = [f for f in storage.list_files(root) if fnmatch.fnmatch(f, path)]
         else:
-            root = os.path.dirname(path.split("*")[0].split("?")[0].split("[")[0]) or "."
-            files = sorted(f for f in glob.glob(path, recursive=True) if os.path.isfile(f))
+            matches = sorted(glob.glob(path, recursive=True))  # a matched folder is read whole
+            files = sorted({f for m in matches for f in (_walk_local(m) if os.path.isdir(m) else [m])
+                            if os.path.isdir(m) or _regular_file(f)})
         return [(f, root) for f in files]
     info = fs.get_file_info(p)
     if info.type == pafs.FileType.NotFound:
         raise InputError(f"input not found: {path}")
     if info.type == pafs.FileType.Directory:
-        return [(f, path) for f in storage.list_files(path)]
+        files = storage.list_files(path) if storage.is_uri(path) else _walk_local(path)
+        return [(f, path) for f in files]
+    if not storage.is_uri(path) and not _regular_file(path):
+        raise InputError(f"{path}: not a regular file (a pipe, device or socket cannot be an input)")
     return [(path, os.path.dirname(path.rstrip("/")) if not storage.is_uri(path) else path.rsplit("/", 1)[0])]
+
+
+def _regular_file(path: str) -> bool:
+    """True for a regular file (through symlinks); FIFOs, devices, sockets and broken links are
+    skipped with a warning: reading a FIFO would block the run forever."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as e:
+        log.warning("skipped %s: %s", path, e.strerror or e)
+        return False
+    if stat.S_ISREG(mode):
+        return True
+    if not stat.S_ISDIR(mode):
+        log.warning("skipped %s: not a regular file (pipe, device or socket)", path)
+    return False
+
+
+def _walk_local(folder: str) -> list[str]:
+    """Files below a local folder, following symlinked folders but entering each real folder once
+    (a symlink loop would otherwise list the same files again and again)."""
+    seen: set[str] = set()
+    files: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen:
+            log.warning("skipped %s: a symlink back to %s, already read", dirpath, real)
+            dirnames[:] = []
+            continue
+        seen.add(real)
+        dirnames.sort()
+        files += [f for f in (os.path.join(dirpath, n) for n in filenames) if _regular_file(f)]
+    return sorted(files)
+
+
+def same_file_key(file: str) -> str:
+    """One key per file however it is named (`in`, `./in/f.jsonl`, a symlink): its real path."""
+    return file if storage.is_uri(file) else os.path.realpath(file)
 
 
 def _rel(file: str, root: str) -> str:
@@ -108,9 +164,10 @@ def discover(cfg: InputConfig) -> tuple[list[tuple[str, str, str]], list[str]]:
         pairs = _expand(path)
         explicit = len(pairs) == 1 and pairs[0][0] == path
         for file, root in pairs:
-            if file in seen:
+            key = same_file_key(file)
+            if key in seen:
                 continue
-            seen.add(file)
+            seen.add(key)
             kind = detect_kind(file, cfg.format)
             if kind is None:
                 if explicit:
@@ -163,6 +220,31 @@ def _parquet_pieces(file: str, rel: str, cfg: InputConfig, target: int) -> list[
     return pieces
 
 
+def _line_ranges(file: str, size: int, target: int) -> list[tuple[int, int]]:
+    """Byte ranges of about `target` bytes that start at line starts: each cut is moved to just after
+    the next newline, so a line longer than `target` is one range (not one empty shard per `target`)."""
+    fs, p = storage.resolve(file)
+    ranges, start = [], 0
+    with fs.open_input_file(p) as f:
+        while start < size:
+            end = _next_line_start(f, start + target, size)
+            ranges.append((start, end))
+            start = end
+    return ranges
+
+
+def _next_line_start(f, pos: int, size: int, chunk: int = 1 << 20) -> int:
+    """The first offset ≥ pos that starts a line (or the end of the file)."""
+    if pos >= size:
+        return size
+    f.seek(pos - 1)
+    while data := f.read(chunk):
+        nl = data.find(b"\n")
+        if nl >= 0:
+            return f.tell() - len(data) + nl + 1
+    return size
+
+
 def plan_shards(cfg: InputConfig) -> tuple[list[Shard], list[str]]:
     files, skipped = discover(cfg)
     target = int(cfg.shard_size_mb * 1024 * 1024)
@@ -174,8 +256,7 @@ def plan_shards(cfg: InputConfig) -> tuple[list[Shard], list[str]]:
             continue
         compression = sniff_compression(file) if size else None
         if kind == "jsonl" and compression is None and size > target:
-            pieces += [Piece(file, rel, kind, s, min(s + target, size), min(target, size - s))
-                       for s in range(0, size, target)]
+            pieces += [Piece(file, rel, kind, s, e, e - s) for s, e in _line_ranges(file, size, target)]
         else:
             pieces.append(Piece(file, rel, kind, 0, -1, size, compression))
     shards: list[Shard] = []

@@ -9,6 +9,16 @@ class RunLayout:
     def __init__(self, root: str):
         self.root = root.rstrip("/")
 
+    def resolve(self, path: str) -> str:
+        """A path stored in a marker: relative to the run directory (so the run can be moved), or, in
+        markers of older runs, absolute."""
+        if "://" in path or path.startswith("/"):
+            return path
+        return join(self.root, path)
+
+    def relative(self, path: str) -> str:
+        return path[len(self.root) + 1:] if path.startswith(self.root + "/") else path
+
     def data(self, shard: int) -> str:
         return join(self.root, "data", f"part-{shard:05d}.parquet")
 
@@ -32,6 +42,10 @@ class RunLayout:
 
     def removals(self, stage: str, phase: str, item: int) -> str:
         return join(self.removals_dir(stage), f"{phase}-{item:05d}.parquet")
+
+    def breadcrumb(self, shard: int) -> str:
+        """The stage and documents a worker is processing in a shard (see mdfs.breadcrumb)."""
+        return join(self.root, "_work", "progress", f"part-{shard:05d}.json")
 
     def shard_marker(self, segment: int, shard: int) -> str:
         """Per-shard stats; written last, so it is also the shard's done marker."""

@@ -3,7 +3,6 @@ conservation, write the manifest. `run()` is also the Python API (`mdfs.run`).""
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import json
 import logging
@@ -16,11 +15,14 @@ from mdfs.config import RunConfig, load_config
 from mdfs.conservation import check_conservation
 from mdfs.engine import make_engine
 from mdfs.errors import OutputError, StageError
+from mdfs.fingerprint import assign_keys, file_identities
 from mdfs.inputs import Shard, plan_shards
 from mdfs.layout import RunLayout
 from mdfs.plan import check_plan
 from mdfs.progress import Progress
 from mdfs.registry import load_hook
+from mdfs.runguard import check_is_run, check_paths, invalidate_phase_item, prepare
+from mdfs.runlock import RunLock
 from mdfs.stats import merge_all, merge_into
 
 log = logging.getLogger(__name__)
@@ -46,10 +48,12 @@ class RunSummary:
 
 
 def run(config: RunConfig | str | None = None, input: str | list[str] | None = None, output: str | None = None,
-        *, overrides: list[str] | None = None, force: bool = False, engine: str | None = None,
+        *, overrides: list[str] | None = None, force: bool = False, update: bool = False, engine: str | None = None,
         workers: int | None = None, address: str | None = None, progress: bool | None = None,
         report: bool | None = None) -> RunSummary:
-    """Clean a corpus. `config` is a RunConfig, a YAML path or None for the default Chinese web recipe."""
+    """Clean a corpus. `config` is a RunConfig, a YAML path or None for the default Chinese web recipe.
+    An earlier run in `output` is resumed; if its inputs changed the run is refused, unless `update`
+    (redo the shards whose inputs changed) or `force` (start over)."""
     want_report = report  # None: as output.report says
     if not isinstance(config, RunConfig):
         extra = {"input": {"paths": [input] if isinstance(input, str) else input},
@@ -64,10 +68,29 @@ def run(config: RunConfig | str | None = None, input: str | list[str] | None = N
     shards, skipped = plan_shards(cfg.input)
     root = cfg.output.path if storage.is_uri(cfg.output.path) else os.path.abspath(cfg.output.path)
     layout = RunLayout(root)
-    _guard_output(cfg, layout, force, input_fingerprint(shards))
-    log.info("%d input shards (%.1f MB) → %s", len(shards), sum(s.size for s in shards) / 1e6, root)
+    check_paths(cfg.input.paths, shards, root)
+    check_is_run(layout)
+    identities = file_identities(shards)
+    keys = assign_keys(shards, identities)
+    with RunLock(root):
+        prepare(layout, cfg.content_hash(), identities, keys, force=force, update=update)
+        log.info("%d input shards (%.1f MB) → %s", len(shards), sum(s.size for s in shards) / 1e6, root)
+        run_count, skip_count = _run_segments(cfg, layout, segments, shards, progress)
+        markers = [storage.read_json(layout.shard_marker(seg.index, s.index)) for seg in segments for s in shards]
+        report = check_conservation(cfg, segments, markers, keys)
+        summary = _finish(cfg, layout, segments, shards, skipped, markers, report, time.perf_counter() - started)
+        summary.shards_run, summary.shards_skipped = run_count, skip_count
+        if cfg.output.report if want_report is None else want_report:
+            from mdfs.report import write_report
 
-    eng = make_engine(cfg, root)
+            summary.report = write_report(root)
+            log.info("report: %s", summary.report)
+    return summary
+
+
+def _run_segments(cfg: RunConfig, layout: RunLayout, segments, shards: list[Shard], progress) -> tuple[int, int]:
+    """Run every unfinished shard of every segment, and the global phases between segments."""
+    eng = make_engine(cfg, layout.root)
     run_count = skip_count = 0
     try:
         needed = _shards_needed(cfg, layout, segments, shards)
@@ -77,7 +100,7 @@ def run(config: RunConfig | str | None = None, input: str | list[str] | None = N
                 _run_global(eng, cfg, layout, segments[seg.index - 1].global_after, len(shards), progress,
                             rerun_all=upstream_ran)
             todo = [s for s in shards if s.index in needed[seg.index]
-                    and not _shard_done(layout, seg.index, s.index)]
+                    and not _shard_done(layout, seg.index, s)]
             upstream_ran = bool(todo)
             skip_count += len(shards) - len(todo)
             run_count += len(todo)
@@ -93,90 +116,12 @@ def run(config: RunConfig | str | None = None, input: str | list[str] | None = N
             _on_end_hooks(cfg, seg, merge_all([m["stats"] for m in markers] + [_global_stats(layout)]))
     finally:
         eng.close()
-
-    markers = [storage.read_json(layout.shard_marker(seg.index, s.index)) for seg in segments for s in shards]
-    report = check_conservation(cfg, segments, markers)
-    summary = _finish(cfg, layout, segments, shards, skipped, markers, report, time.perf_counter() - started)
-    summary.shards_run, summary.shards_skipped = run_count, skip_count
-    if cfg.output.report if want_report is None else want_report:
-        from mdfs.report import write_report
-
-        summary.report = write_report(root)
-        log.info("report: %s", summary.report)
-    return summary
+    return run_count, skip_count
 
 
-FINGERPRINT_LIST_MAX = 100_000  # more input files than this: the run marker keeps only their digest
-
-
-def input_fingerprint(shards: list) -> dict:
-    """Every input file with its size and modification time (ns): what a resumed run must still read.
-    Past FINGERPRINT_LIST_MAX files only a digest of the list is kept."""
-    out: dict[str, list[int]] = {}
-    for shard in shards:
-        for piece in shard.pieces:
-            if piece.rel not in out:
-                fs, path = storage.resolve(piece.path)
-                info = fs.get_file_info(path)
-                out[piece.rel] = [int(info.size or 0), int(info.mtime_ns or 0)]
-    if len(out) <= FINGERPRINT_LIST_MAX:
-        return out
-    digest = hashlib.sha256(json.dumps(sorted(out.items())).encode()).hexdigest()
-    return {"__digest__": [len(out), digest]}
-
-
-def _inputs_changed(old: dict, new: dict) -> str:
-    """What differs between two fingerprints, in a few words ('' when nothing does)."""
-    if "__digest__" in old or "__digest__" in new:
-        return "" if old == new else "the list of input files, their sizes or times"
-    added = sorted(set(new) - set(old))
-    removed = sorted(set(old) - set(new))
-    changed = sorted(k for k in set(old) & set(new) if old[k] != new[k])
-    parts = [f"{label} {', '.join(names[:3])}{' …' if len(names) > 3 else ''} ({len(names)})"
-             for label, names in (("added", added), ("removed", removed), ("changed", changed)) if names]
-    return "; ".join(parts)
-
-
-def _guard_output(cfg: RunConfig, layout: RunLayout, force: bool, inputs: dict | None = None) -> None:
-    """Never write into the input; never into a non-empty directory that is not this run; never resume a
-    run whose inputs changed (it would mix old and new shards, or return the old corpus)."""
-    out_fs, out_path = storage.resolve(layout.root)
-    for path in cfg.input.paths:
-        in_fs, in_path = storage.resolve(path.split("*")[0])
-        if type(in_fs) is type(out_fs):
-            a, b = in_path.rstrip("/") + "/", out_path.rstrip("/") + "/"
-            if a.startswith(b) or b.startswith(a):
-                raise OutputError(f"output {layout.root} overlaps input {path}: mdfs never writes into its input")
-    marker = {"mdfs_run": 1, "config_hash": cfg.content_hash(), "inputs": inputs or {}}
-    if not storage.is_empty_dir(layout.root):
-        if not storage.exists(layout.run_marker):
-            raise OutputError(f"{layout.root} is not empty and is not an mdfs run: refusing to write there")
-        old = storage.read_json(layout.run_marker)
-        if old.get("config_hash") != marker["config_hash"]:
-            if not force:
-                raise OutputError(f"{layout.root} holds a run with a different config "
-                                  f"({old.get('config_hash')} ≠ {marker['config_hash']}); use --force to replace it")
-            log.warning("--force: removing the previous run in %s", layout.root)
-            _clear_run(layout)
-        elif "inputs" in old and (changes := _inputs_changed(old["inputs"], marker["inputs"])):
-            if not force:
-                raise OutputError(f"the inputs changed since the run in {layout.root} ({changes}): resuming "
-                                  "would mix old and new shards; use --force to start it over")
-            log.warning("--force: inputs changed (%s); removing the previous run in %s", changes, layout.root)
-            _clear_run(layout)
-        else:
-            log.info("resuming the run in %s", layout.root)
-    storage.write_json(layout.run_marker, marker)
-
-
-def _clear_run(layout: RunLayout) -> None:
-    for sub in ("data", "rejects", "stats", "report", "_work"):
-        storage.delete_dir(storage.join(layout.root, sub))
-
-
-def _shard_done(layout: RunLayout, segment: int, shard: int) -> bool:
-    """A shard is done when its marker parses and every file it lists exists with the same size."""
-    return _files_ok(layout.shard_marker(segment, shard))
+def _shard_done(layout: RunLayout, segment: int, shard: Shard) -> bool:
+    """Done: its marker parses, was made from the same inputs (key), and every file it lists is intact."""
+    return _files_ok(layout, layout.shard_marker(segment, shard.index), shard.key)
 
 
 def _shards_needed(cfg: RunConfig, layout: RunLayout, segments, shards: list[Shard]) -> list[set[int]]:
@@ -186,7 +131,7 @@ def _shards_needed(cfg: RunConfig, layout: RunLayout, segments, shards: list[Sha
     from mdfs.registry import build_stage
 
     needed = [set() for _ in segments]
-    needed[-1] = {s.index for s in shards if not _shard_done(layout, segments[-1].index, s.index)}
+    needed[-1] = {s.index for s in shards if not _shard_done(layout, segments[-1].index, s)}
     for seg in reversed(segments[:-1]):
         after = needed[seg.index + 1]
         if after and not _global_done(layout, build_stage(seg.global_after[1], seg.global_after[0]),
@@ -196,33 +141,50 @@ def _shards_needed(cfg: RunConfig, layout: RunLayout, segments, shards: list[Sha
     return needed
 
 
-def _files_ok(path: str) -> bool:
-    """A done marker counts when it parses and every file it lists exists with the same size."""
+CHECKED_KINDS = ("data", "rejects")  # outputs whose sha256 a rerun verifies (the manifest lists them)
+
+
+def _files_ok(layout: RunLayout, path: str, key: str | None = None) -> bool:
+    """A done marker counts when it parses, carries `key` (if given), and every file it lists exists with
+    the same size, and, for the corpus and the rejects, the same sha256 (a part damaged in place)."""
     if not storage.exists(path):
         return False
     try:
         marker = storage.read_json(path)
-        return all(storage.exists(f["path"]) and storage.file_size(f["path"]) == f["bytes"] for f in marker["files"])
+        if key is not None and marker.get("key") != key:
+            return False
+        for f in marker["files"]:
+            file = layout.resolve(f["path"])
+            if not storage.exists(file) or storage.file_size(file) != f["bytes"]:
+                return False
+            if f["kind"] in CHECKED_KINDS and f.get("sha256") and storage.sha256(file) != f["sha256"]:
+                log.warning("%s does not match its recorded sha256: rebuilding it", file)
+                return False
+        return True
     except (ValueError, KeyError, TypeError, OSError):
         log.warning("damaged done marker %s: redoing its work", path)
         return False
 
 
 def _global_done(layout: RunLayout, g, name: str, shards: int) -> bool:
-    return all(_files_ok(layout.phase_marker(name, p.name, i)) for p in g.phases(shards) for i in range(p.items))
+    return all(_files_ok(layout, layout.phase_marker(name, p.name, i)) for p in g.phases(shards)
+               for i in range(p.items))
 
 
 def _run_global(eng, cfg: RunConfig, layout: RunLayout, stage, shards: int, progress: bool | None,
                 rerun_all: bool = False) -> None:
     """Run the phases of a global stage in order, each a map over its work items. Finished items are
-    skipped, unless something upstream ran again in this invocation: then every later item runs."""
+    skipped, unless something upstream ran again in this invocation: then every later item runs, after
+    its earlier outputs are deleted (an item that now removes nothing must not leave old removals)."""
     from mdfs.registry import build_stage
 
     index, spec = stage
     g = build_stage(spec, index)
     for phase in g.phases(shards):
         todo = [(spec.name, phase.name, i, shards) for i in range(phase.items)
-                if rerun_all or not _files_ok(layout.phase_marker(spec.name, phase.name, i))]
+                if rerun_all or not _files_ok(layout, layout.phase_marker(spec.name, phase.name, i))]
+        for _, _, i, _ in todo:
+            invalidate_phase_item(layout, spec.name, phase.name, i)
         bar = Progress(f"{spec.name}: {phase.name}", len(todo), live=progress)
         try:
             for result in eng.map("run_phase", todo):
@@ -268,10 +230,9 @@ def _finish(cfg, layout, segments, shards: list[Shard], skipped, markers, report
     stages.pop("_keys", None)
     order = ["read"] + [n for seg in segments for n in seg.stage_names()]
     stages = {n: stages[n] for n in order if n in stages}
-    files = [f for m in markers for f in m["files"] if f["kind"] not in ("work", "global")]
+    files = [{**f, "path": layout.relative(f["path"])} for m in markers for f in m["files"]
+             if f["kind"] not in ("work", "global")]
     files.sort(key=lambda f: f["path"])
-    for f in files:
-        f["path"] = f["path"][len(layout.root) + 1:]
     schema = None
     data_files = [f for f in files if f["kind"] == "data"]
     if data_files:
@@ -285,7 +246,8 @@ def _finish(cfg, layout, segments, shards: list[Shard], skipped, markers, report
     manifest = {
         "mdfs_run": 1, "config_hash": cfg.content_hash(), "config": cfg.model_dump(mode="json", by_alias=True),
         "versions": _versions(), "inputs": {"shards": len(shards), "bytes": sum(s.size for s in shards),
-                                            "skipped_files": skipped},
+                                            "skipped_files": skipped,
+                                            "read": [p for m in markers for p in m.get("inputs", [])]},
         "stages": stages, "conservation": report, "files": files, "schema": schema,
         "seconds": round(seconds, 3),
     }

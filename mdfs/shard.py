@@ -15,9 +15,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as pads
 
-from mdfs import storage
+from mdfs import breadcrumb, storage
 from mdfs.config import RunConfig
 from mdfs.errors import MdfsError, StageError
+from mdfs.fingerprint import piece_digest
 from mdfs.globalwork import REMOVAL_SCHEMA, GlobalWork
 from mdfs.inputs import Shard
 from mdfs.layout import RunLayout
@@ -93,11 +94,19 @@ class ShardRunner:
 
         table = pa.concat_tables(kept, promote_options="default") if kept else DOC_SCHEMA.empty_table()
         files = self._write_outputs(seg, shard.index, table, rejects, stats)
-        result = {"segment": seg.index, "order": ([READ_STAGE] if seg.index == 0 else []) + seg.stage_names(), "shard": shard.index, "stats": stats, "files": files,
+        result = {"segment": seg.index, "order": ([READ_STAGE] if seg.index == 0 else []) + seg.stage_names(),
+                  "shard": shard.index, "key": shard.key, "stats": stats, "files": self._relative(files),
                   "bytes_in": shard.size if seg.index == 0 else 0,
                   "seconds": time.perf_counter() - started, "worker": os.getpid()}
+        if seg.index == 0:
+            result["inputs"] = [{"path": p.path, "start": p.start, "end": p.end, "sha256": piece_digest(p)}
+                                for p in shard.pieces]
         storage.write_json(self.layout.shard_marker(seg.index, shard.index), result)
         return result
+
+    def _relative(self, files: list[dict]) -> list[dict]:
+        """Marker paths relative to the run directory, so that a run directory can be moved."""
+        return [{**f, "path": self.layout.relative(f["path"])} for f in files]
 
     def _batches(self, seg: Segment, shard: Shard, stats: dict):
         """Yield (batch, stage that rejected before it, those rejects)."""
@@ -163,6 +172,7 @@ class ShardRunner:
         name = built.spec.name
         ctx = StageContext(name, f"part-{shard.index:05d}")
         t0 = time.perf_counter()
+        self._breadcrumb(name, shard, batch)
         st["docs_in"] += batch.num_rows
         st["chars_in"] += _chars(batch)
         batch = self._hooks(built.before, batch, ctx, "before")
@@ -178,6 +188,12 @@ class ShardRunner:
         st["seconds"] += time.perf_counter() - t0
         add_counter(st["counters"], ctx.counters)
         return kept, rejected
+
+    def _breadcrumb(self, stage: str, shard: Shard, batch: pa.Table) -> None:
+        """Where this worker is, for the error if it dies (a crash, the OOM killer) and cannot say."""
+        if batch.num_rows and not storage.is_uri(self.layout.root):  # local: no request cost
+            ids = batch.column("id")
+            breadcrumb.write(self.layout.breadcrumb(shard.index), stage, ids[0].as_py(), ids[-1].as_py())
 
     def _hooks(self, hooks, batch, ctx, kind):
         for path, fn in hooks:
@@ -276,7 +292,8 @@ class ShardRunner:
         except Exception as e:
             raise StageError(f"phase {phase} item {item} raised {type(e).__name__}: {e}\n"
                              f"{traceback.format_exc(limit=-3)}", stage=stage_name, shard=ctx.shard) from e
-        result = {"stage": stage_name, "phase": phase, "item": item, "removed": removed, "files": work.files,
+        result = {"stage": stage_name, "phase": phase, "item": item, "removed": removed,
+                  "files": self._relative(work.files),
                   "counters": dict(ctx.counters), "notes": ctx.notes, "seconds": time.perf_counter() - started}
         storage.write_json(self.layout.phase_marker(stage_name, phase, item), result)
         return result

@@ -62,7 +62,9 @@ def write_bytes(path: str, data: bytes) -> str:
     try:
         if isinstance(fs, pafs.LocalFileSystem):
             os.makedirs(os.path.dirname(p), exist_ok=True)
-            tmp = f"{p}.tmp-{uuid.uuid4().hex[:8]}"
+            # dot-prefixed: readers of a folder (pyarrow.dataset, Spark, duckdb) skip it if a kill leaves it
+            head, name = os.path.split(p)
+            tmp = os.path.join(head, f".{name}.tmp-{uuid.uuid4().hex[:8]}")
             try:
                 with open(tmp, "wb") as f:
                     f.write(data)
@@ -98,6 +100,15 @@ def read_json(path: str):
 def exists(path: str) -> bool:
     fs, p = resolve(path)
     return fs.get_file_info(p).type != pafs.FileType.NotFound
+
+
+def sha256(path: str, chunk: int = 1 << 20) -> str:
+    fs, p = resolve(path)
+    h = hashlib.sha256()
+    with fs.open_input_stream(p) as f:
+        while data := f.read(chunk):
+            h.update(data)
+    return h.hexdigest()
 
 
 def file_size(path: str) -> int:

@@ -60,3 +60,10 @@ def slow(batch: pa.Table, ctx) -> None:
     import time
 
     time.sleep(float(os.environ.get("MDFS_TEST_SLOW", "0")))
+
+
+def die_on_document(batch: pa.Table, ctx) -> None:
+    """Kills the worker process every time it sees the document id in MDFS_TEST_DIE_ALWAYS (a crash in
+    native code, or the OOM killer, on one document)."""
+    if os.environ.get("MDFS_TEST_DIE_ALWAYS") in batch.column("id").to_pylist():
+        os._exit(1)

@@ -91,4 +91,4 @@ def test_full_disk_is_a_clear_error_and_nothing_partial_counts_as_done(small_dis
         import json
 
         for f in json.loads(marker.read_text())["files"]:
-            assert pq.read_metadata(f["path"]).num_rows == f["rows"]  # everything marked done is whole
+            assert pq.read_metadata(out / f["path"]).num_rows == f["rows"]  # everything marked done is whole

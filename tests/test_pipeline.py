@@ -98,14 +98,42 @@ def test_changed_inputs_are_refused_not_resumed(corpus, tmp_path, tiny_model):
     run_tiny(corpus, out, tiny_model, "input.shard_size_mb=0.002")
     assert run_tiny(corpus, out, tiny_model, "input.shard_size_mb=0.002").shards_run == 0  # unchanged: resumes
     write_jsonl(corpus / "0-first.jsonl", [{"id": f"new-{i}", "text": "新增的文档。" * 20 + str(i)} for i in range(10)])
-    with pytest.raises(OutputError, match=r"inputs changed .*added 0-first.jsonl \(1\).*--force"):
+    with pytest.raises(OutputError, match=r"inputs changed .*added \S*0-first.jsonl \(1\).*--update.*--force"):
         run_tiny(corpus, out, tiny_model, "input.shard_size_mb=0.002")
     forced = run_tiny(corpus, out, tiny_model, "input.shard_size_mb=0.002", force=True)
     fresh = run_tiny(corpus, tmp_path / "fresh", tiny_model, "input.shard_size_mb=0.002")
     assert forced.docs_in == fresh.docs_in == 73 and read_dir(out / "data") == read_dir(tmp_path / "fresh" / "data")
     (corpus / "c.txt").write_text("改过的纯文本文件。" * 10, encoding="utf-8")
-    with pytest.raises(OutputError, match=r"changed c.txt"):
+    with pytest.raises(OutputError, match=r"changed \S*c.txt"):
         run_tiny(corpus, out, tiny_model, "input.shard_size_mb=0.002")
+
+
+def parts(path):
+    """Rows of each Parquet part under `path`, by file name: equal parts, not only equal corpora."""
+    import pyarrow.parquet as pq
+
+    return {p.relative_to(path).as_posix(): pq.read_table(p).to_pylist() for p in sorted(path.rglob("*.parquet"))}
+
+
+def test_update_redoes_only_the_shards_whose_inputs_changed(corpus, tmp_path, tiny_model):
+    """--update after an input changed, was added or removed: the result equals a fresh run over the new
+    inputs, part by part (dedup's global phases included), and unchanged shards are not redone."""
+    out, small = tmp_path / "out", "input.shard_size_mb=0.002"
+    first = run_tiny(corpus, out, tiny_model, small)
+    (corpus / "c.txt").write_text("改过的纯文本文件，内容不同了。" * 10, encoding="utf-8")
+    updated = run_tiny(corpus, out, tiny_model, small, update=True)
+    assert 0 < updated.shards_run < first.shards_run  # c.txt is in one shard; both segments redo it
+    fresh = run_tiny(corpus, tmp_path / "fresh1", tiny_model, small)
+    for sub in ("data", "rejects"):
+        assert parts(out / sub) == parts(tmp_path / "fresh1" / sub)
+    write_jsonl(corpus / "0-first.jsonl", [{"id": f"new-{i}", "text": "新增的文档。" * 20 + str(i)} for i in range(10)])
+    (corpus / "b.jsonl.gz").unlink()
+    updated = run_tiny(corpus, out, tiny_model, small, update=True)
+    fresh = run_tiny(corpus, tmp_path / "fresh2", tiny_model, small)
+    assert updated.docs_in == fresh.docs_in and updated.docs_out == fresh.docs_out
+    for sub in ("data", "rejects"):
+        assert parts(out / sub) == parts(tmp_path / "fresh2" / sub)
+    assert run_tiny(corpus, out, tiny_model, small, update=True).shards_run == 0
 
 
 def test_damaged_marker_redoes_that_shard(corpus, tmp_path, tiny_model):

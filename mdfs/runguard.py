@@ -1,0 +1,165 @@
+"""Before any work: is the output safe to write, and does what is already there still match the inputs?
+
+- The output may not overlap the input: not inside a folder the inputs read (a folder input, or the
+  folder a glob reads below), and no input file inside it. Paths are compared after resolving symlinks
+  and relative parts, so a symlink to the input folder is caught too.
+- The output may not be a file, nor a non-empty folder that is not an mdfs run.
+- A run made with another config is replaced only with --force.
+- A run made from other inputs is refused, naming the changed files (default), started over (--force),
+  or brought up to date (--update): the shards whose inputs changed, and the shards that no longer
+  exist, lose their outputs and markers, so they and everything downstream are redone.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import pyarrow.fs as pafs
+
+from mdfs import fingerprint, storage
+from mdfs.errors import OutputError
+from mdfs.inputs import _is_glob, glob_root
+from mdfs.layout import RunLayout
+from mdfs.runlock import LOCK_NAME
+
+log = logging.getLogger(__name__)
+TEMP_MARK = ".tmp-"  # storage.write_bytes writes `.<name>.tmp-<id>` beside the file, then renames
+
+
+def check_paths(input_paths: list[str], shards: list, root: str) -> None:
+    """Refuse an output that overlaps the input, or that is a file."""
+    fs, p = storage.resolve(root)
+    if fs.get_file_info(p).type == pafs.FileType.File:
+        raise OutputError(f"output {root} is a file: give a folder (new, empty, or an earlier run of this recipe)")
+    out = _real(root)
+    for path in input_paths:
+        read_below = glob_root(path) if _is_glob(path) else path
+        if storage.is_uri(path) != storage.is_uri(root):
+            continue
+        folder = _real(read_below)
+        if _inside(out, folder) and (_is_glob(path) or _is_dir(read_below)) or _inside(folder, out):
+            raise OutputError(f"output {root} overlaps input {path}: mdfs never writes into its input, and never "
+                              "reads its own output")
+    for shard in shards:
+        for piece in shard.pieces:
+            if storage.is_uri(piece.path) == storage.is_uri(root) and _inside(_real(piece.path), out):
+                raise OutputError(f"input file {piece.path} is inside the output {root}: mdfs never reads its "
+                                  "own output")
+
+
+def _real(path: str) -> str:
+    return storage.resolve(path)[1] if storage.is_uri(path) else os.path.realpath(path)
+
+
+def _inside(path: str, folder: str) -> bool:
+    return (path.rstrip("/") + "/").startswith(folder.rstrip("/") + "/")
+
+
+def _is_dir(path: str) -> bool:
+    fs, p = storage.resolve(path)
+    return fs.get_file_info(p).type == pafs.FileType.Directory
+
+
+def check_is_run(layout: RunLayout) -> None:
+    """A non-empty output folder must be an mdfs run (its run marker, or only a lock left by a killed run)."""
+    if storage.is_empty_dir(layout.root) or storage.exists(layout.run_marker):
+        return
+    names = {f.rsplit("/", 1)[-1] for f in storage.list_files(layout.root, recursive=False)}
+    if names <= {LOCK_NAME}:
+        return
+    raise OutputError(f"{layout.root} is not empty and is not an mdfs run: refusing to write there")
+
+
+def prepare(layout: RunLayout, config_hash: str, identities: dict, keys: list[str], *, force: bool,
+            update: bool) -> None:
+    """Decide what to do with an existing run, then write the run marker for this one."""
+    marker = {"mdfs_run": 2, "config_hash": config_hash, "inputs": fingerprint.compact(identities),
+              "shards": keys}
+    if storage.exists(layout.run_marker):
+        old = storage.read_json(layout.run_marker)
+        if old.get("config_hash") != config_hash:
+            if not force:
+                raise OutputError(f"{layout.root} holds a run with a different config "
+                                  f"({old.get('config_hash')} ≠ {config_hash}); use --force to replace it")
+            log.warning("--force: removing the previous run in %s", layout.root)
+            clear_run(layout)
+        elif changes := _changes(old, marker):
+            if force:
+                log.warning("--force: inputs changed (%s); removing the previous run in %s", changes, layout.root)
+                clear_run(layout)
+            elif update and "shards" in old:
+                stale = fingerprint.stale_shards(old["shards"], keys)
+                log.warning("--update: inputs changed (%s); redoing %d of %d shards and what follows them",
+                            changes, len(stale), len(keys))
+                for shard in stale:
+                    invalidate_shard(layout, shard)
+            else:
+                hint = "--update to redo the shards they touch, or " if "shards" in old else ""
+                raise OutputError(f"the inputs changed since the run in {layout.root} ({changes}): resuming "
+                                  f"would mix old and new shards; use {hint}--force to start it over")
+        else:
+            log.info("resuming the run in %s", layout.root)
+    remove_temp_files(layout)
+    storage.write_json(layout.run_marker, marker)
+
+
+def _changes(old: dict, new: dict) -> str:
+    changes = fingerprint.describe_changes(old.get("inputs", {}), new["inputs"])
+    if not changes and "shards" in old and old["shards"] != new["shards"]:
+        changes = "the shard plan"
+    return changes
+
+
+def clear_run(layout: RunLayout) -> None:
+    for sub in ("data", "rejects", "stats", "report", "_work"):
+        storage.delete_dir(storage.join(layout.root, sub))
+    for path in (layout.manifest, layout.run_marker):
+        delete_file(path)
+
+
+def invalidate_shard(layout: RunLayout, shard: int) -> None:
+    """Delete every file a shard's markers list, then the markers: the shard is redone from its input."""
+    for path in storage.list_files(storage.join(layout.root, "stats", "shards"), recursive=False):
+        if path.endswith(f"-part-{shard:05d}.json"):
+            try:
+                files = storage.read_json(path).get("files", [])
+            except (ValueError, OSError):
+                files = []
+            for f in files:
+                delete_file(layout.resolve(f["path"]))
+            delete_file(path)
+    for path in (layout.data(shard),):
+        delete_file(path)
+    delete_file(layout.manifest)  # describes outputs that no longer exist
+
+
+def invalidate_phase_item(layout: RunLayout, stage: str, phase: str, item: int) -> None:
+    """Delete what a global phase's item wrote before, so that rerunning it leaves nothing stale."""
+    marker = layout.phase_marker(stage, phase, item)
+    try:
+        files = storage.read_json(marker).get("files", []) if storage.exists(marker) else []
+    except (ValueError, OSError):
+        files = []
+    for f in files:
+        delete_file(layout.resolve(f["path"]))
+    delete_file(layout.removals(stage, phase, item))
+    delete_file(marker)
+
+
+def delete_file(path: str) -> None:
+    fs, p = storage.resolve(path)
+    try:
+        fs.delete_file(p)
+    except (FileNotFoundError, OSError):
+        pass
+
+
+def remove_temp_files(layout: RunLayout) -> None:
+    """Temporary files left by a process killed between writing and renaming (never read as data)."""
+    for sub in ("data", "rejects", "stats", "_work"):
+        for path in storage.list_files(storage.join(layout.root, sub)):
+            name = path.rsplit("/", 1)[-1]
+            if name.startswith(".") and TEMP_MARK in name:
+                log.info("removing a temporary file left by a killed run: %s", path)
+                delete_file(path)
