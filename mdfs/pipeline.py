@@ -230,6 +230,9 @@ def _finish(cfg, layout, segments, shards: list[Shard], skipped, markers, report
     stages.pop("_keys", None)
     order = ["read"] + [n for seg in segments for n in seg.stage_names()]
     stages = {n: stages[n] for n in order if n in stages}
+    for name, st in stages.items():
+        for message in st.get("notes", {}).get("warnings", {}).values():
+            log.warning("%s: %s", name, message)
     files = [{**f, "path": layout.relative(f["path"])} for m in markers for f in m["files"]
              if f["kind"] not in ("work", "global")]
     files.sort(key=lambda f: f["path"])

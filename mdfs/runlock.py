@@ -70,7 +70,7 @@ class RunLock:
         if holder is not None and holder.get("token") == self.token:
             self._remove()
 
-    def __enter__(self) -> RunLock:
+    def __enter__(self):
         return self.acquire()
 
     def __exit__(self, *exc) -> None:

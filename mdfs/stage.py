@@ -55,6 +55,11 @@ class StageContext:
         lands in the phase's marker and in the stage's merged stats under `notes`."""
         self.notes[key] = value
 
+    def warn(self, key: str, message: str) -> None:
+        """Something the user must hear about at the end of the run (logged by the driver, kept in the
+        stats under `notes.warnings`); the same key from several work items is said once."""
+        self.notes.setdefault("warnings", {})[key] = message
+
 
 class Stage:
     """Per-batch stage. Subclasses set `Params` (a pydantic model) and implement `process`."""

@@ -11,6 +11,7 @@ exact and a near duplicate is removed once, under one kept document.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from typing import Literal
 
@@ -128,6 +129,7 @@ class Dedup(ExactDedup):
             self._hasher = self._plan().hasher()
 
     def map_shard(self, batch: pa.Table, work: GlobalWork, ctx: StageContext) -> None:
+        work.write_partitioned("ids", id_digests(batch, self.buckets), BUCKET, self.buckets)
         if not self.params.near.enabled:
             return super().map_shard(batch, work, ctx)
         from stages import neardup
@@ -135,9 +137,12 @@ class Dedup(ExactDedup):
         neardup.map_shard(self._plan(), self._hasher, batch, work, ctx, self.params.score_column)
 
     def phases(self, shards: int) -> list[Phase]:
-        return self._plan().phases(shards) if self.params.near.enabled else super().phases(shards)
+        main = self._plan().phases(shards) if self.params.near.enabled else super().phases(shards)
+        return [*main, Phase("ids", self.buckets)]
 
     def run_phase(self, phase: str, item: int, work: GlobalWork, ctx: StageContext) -> None:
+        if phase == "ids":
+            return report_shared_ids(work.read("ids", item), ctx)
         if not self.params.near.enabled:
             return super().run_phase(phase, item, work, ctx)
         from stages import neardup
@@ -153,3 +158,32 @@ class Dedup(ExactDedup):
             neardup.clusters(plan, work, ctx, keep_sort(self.params.keep))
         else:
             raise ValueError(f"unknown phase {phase!r}")
+
+
+def id_digests(batch: pa.Table, buckets: int) -> pa.Table:
+    """Each document's id and a digest of its text, partitioned by id."""
+    ids = batch.column("id").to_pylist()
+    digests = [hashlib.blake2b((t or "").encode(), digest_size=8).digest() for t in batch.column("text").to_pylist()]
+    parts = [int.from_bytes(hashlib.blake2b(str(i).encode(), digest_size=4).digest(), "little") % buckets
+             for i in ids]
+    return pa.table({"id": pa.array(ids, pa.string()), "digest": pa.array(digests, pa.binary(8)),
+                     BUCKET: pa.array(parts, pa.int32())})
+
+
+SHARED_ID_EXAMPLES = 5
+
+
+def report_shared_ids(table: pa.Table | None, ctx: StageContext) -> None:
+    """Ids carried by documents with different texts (input ids are not unique): counted and reported,
+    never silently kept as if they named one document. Documents with the same id and the same text are
+    exact duplicates, removed by this stage."""
+    if table is None or not table.num_rows:
+        return
+    groups = table.group_by("id").aggregate([("digest", "count_distinct")])
+    shared = groups.filter(pc.greater(groups.column("digest_count_distinct"), 1))
+    if not shared.num_rows:
+        return
+    ctx.count("shared_ids", shared.num_rows)
+    examples = sorted(shared.column("id").to_pylist())[:SHARED_ID_EXAMPLES]
+    ctx.warn(f"shared_ids_{ctx.shard}", f"{shared.num_rows} ids are carried by documents with different texts "
+             f"(e.g. {', '.join(examples)}): input ids are not unique; dedup counter shared_ids has the total")

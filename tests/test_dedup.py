@@ -21,7 +21,7 @@ from mdfs.stage import StageContext
 from stages.dedup import Dedup, NearParams
 from stages.minhash import MinHasher, candidate_probability, fast_hash32, normalise
 
-from .conftest import CLEAN, read_dir, shared, write_jsonl
+from .conftest import CLEAN, TINY, make_docs, read_dir, shared, write_jsonl
 
 CHARS = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可也你说年面过能下子得发"
 CHARS += "山水花鸟云雨风雪春夏秋冬东南西北城市乡村学校医院工厂农田河流湖海森林草原铁路机场港口桥梁"
@@ -308,3 +308,17 @@ def test_near_dedup_on_ray_equals_serial(near_input, near_reference, tmp_path):
              progress=False)
     for sub in ("data", "rejects"):
         assert read_dir(out / sub) == read_dir(near_reference[0] / sub)
+
+
+def test_ids_shared_by_different_texts_are_reported(tmp_path, tiny_model, caplog):
+    """Input ids are not always unique: the same id on two different texts is counted and named at the
+    end of the run (the same id on the same text is an exact duplicate, removed)."""
+    docs = make_docs(40)
+    docs[30]["id"] = docs[2]["id"]  # another text under an existing id
+    docs[31]["id"], docs[31]["text"] = docs[5]["id"], docs[5]["text"]  # the same document twice
+    write_jsonl(tmp_path / "in" / "a.jsonl", docs[:20])
+    write_jsonl(tmp_path / "in" / "b.jsonl", docs[20:])
+    s = mdfs.run(str(TINY), str(tmp_path / "in"), str(tmp_path / "out"), engine="serial", progress=False,
+                 report=False, overrides=[f"stages.quality.model={tiny_model}", "input.shard_size_mb=0.001"])
+    assert s.stages["dedup"]["counters"]["shared_ids"] == 1
+    assert "1 ids are carried by documents with different texts (e.g. doc-0002)" in caplog.text

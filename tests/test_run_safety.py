@@ -15,13 +15,13 @@ import pyarrow.dataset as pads
 import pytest
 
 import mdfs
+from mdfs.config import InputConfig
 from mdfs.errors import EngineError, InputError, OutputError
 from mdfs.inputs import plan_shards
-from mdfs.config import InputConfig
 
 from .conftest import ROOT, TINY, make_docs, read_dir, write_jsonl
 
-SERIAL = dict(engine="serial", progress=False, report=False)
+SERIAL = {"engine": "serial", "progress": False, "report": False}
 
 
 def run_tiny(inputs, out, model, *sets, **kw):
@@ -54,7 +54,7 @@ def test_a_running_holder_refuses_a_second_run(corpus, tmp_path, tiny_model):
 
 
 def test_a_stale_lock_is_taken_over_and_released(corpus, tmp_path, tiny_model):
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
     out = tmp_path / "out"
     write_lock(out, pid=int(dead.stdout))  # a driver killed on this host
     assert run_tiny(str(corpus), out, tiny_model).docs_in == 63
@@ -75,7 +75,7 @@ def test_two_concurrent_runs_one_is_refused_clearly(corpus, tmp_path, tiny_model
     deadline = time.time() + 60
     while not (tmp_path / "out" / "_lock.json").exists() and time.time() < deadline:
         time.sleep(0.05)
-    second = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
+    second = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert first.wait(timeout=300) == 0, first.stderr.read()
     assert second.returncode == 2 and "in use by another mdfs run" in second.stderr
     assert "Traceback" not in second.stderr

@@ -1,6 +1,7 @@
 """Object storage: input and output as s3:// URIs against a real S3-compatible server (moto's server
 mode) started by the test, in the serial engine and with Ray workers reading and writing it."""
 
+import json
 import os
 import socket
 import subprocess
@@ -12,6 +13,7 @@ import pyarrow.fs as pafs
 import pytest
 
 import mdfs
+from mdfs.errors import OutputError
 
 from .conftest import TINY, make_docs, read_dir, write_jsonl
 
@@ -84,3 +86,19 @@ def test_s3_input_and_output_match_local(s3_server, tmp_path, tiny_model, engine
     again = mdfs.run(str(TINY), f"s3://corpus/raw-{engine}", out, engine="serial", progress=False,
                      overrides=overrides)
     assert again.shards_run == 0  # resume works on object storage too
+
+
+def test_s3_run_lock_refuses_a_second_run_and_is_released(s3_server, tmp_path, tiny_model):
+    import boto3
+
+    local_in = tmp_path / "in"
+    write_jsonl(local_in / "a.jsonl", make_docs(20))
+    overrides = [f"stages.quality.model={tiny_model}"]
+    out = "s3://corpus/runs/locked"
+    mdfs.run(str(TINY), str(local_in), out, engine="serial", progress=False, report=False, overrides=overrides)
+    client = boto3.client("s3")
+    assert "Contents" not in client.list_objects_v2(Bucket="corpus", Prefix="runs/locked/_lock")  # released
+    holder = {"token": "x", "host": "other-node", "pid": 1, "started": time.time(), "heartbeat": time.time()}
+    client.put_object(Bucket="corpus", Key="runs/locked/_lock.json", Body=json.dumps(holder).encode())
+    with pytest.raises(OutputError, match="in use by another mdfs run .* on other-node"):
+        mdfs.run(str(TINY), str(local_in), out, engine="serial", progress=False, report=False, overrides=overrides)
