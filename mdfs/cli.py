@@ -30,6 +30,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="replace a previous run made with a different config or from other inputs")
     r.add_argument("--update", action="store_true",
                    help="inputs changed since the previous run: redo only the shards they touch (and what follows)")
+    r.add_argument("--limit", type=int, metavar="N",
+                   help="a quick look: read only about N documents, from shards spread over the input")
     r.add_argument("--no-progress", action="store_true", help="plain log lines instead of live progress bars")
     r.add_argument("--no-report", action="store_true", help="do not write report/ at the end (output.report)")
 
@@ -51,6 +53,11 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--split", help="only labels of this split (e.g. test: the held-out side)")
     e.add_argument("--json", metavar="FILE", help="also write the full result as JSON")
     e.add_argument("--show", type=int, default=50, help="wrongly dropped documents listed")
+
+    sg = sub.add_parser("stages", help="list the built-in stages and their parameters", parents=[common])
+    sg.add_argument("names", nargs="*", help="only these stages (default: all); with names, every parameter")
+    sg.add_argument("--params", action="store_true", help="list every parameter of every stage")
+    sg.add_argument("--json", action="store_true", help="print JSON instead of text")
 
     v = sub.add_parser("validate", help="check a config and print the resolved plan", parents=[common])
     v.add_argument("config", nargs="?")
@@ -81,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
 
             print(f"report: {write_report(args.run_dir, samples=args.samples)}")
             return 0
+        if args.command == "stages":
+            return _stages(args)
         if args.command == "stats":
             return _stats(args)
         if args.command == "eval":
@@ -102,7 +111,8 @@ def _run(args) -> int:
     from mdfs.conservation import format_report
     from mdfs.pipeline import run
 
-    summary = run(args.config, args.input, args.output, overrides=args.set, force=args.force, update=args.update,
+    overrides = args.set + ([f"input.limit={args.limit}"] if args.limit else [])
+    summary = run(args.config, args.input, args.output, overrides=overrides, force=args.force, update=args.update,
                   engine=args.engine, workers=args.workers, address=args.ray_address,
                   progress=False if args.no_progress else None, report=False if args.no_report else None)
     import json
@@ -118,6 +128,22 @@ def _run(args) -> int:
     print(f"  manifest: {storage.join(summary.output, 'manifest.json')} (conservation check included)")
     if summary.report:
         print(f"  report:   {summary.report}")
+    return 0
+
+
+def _stages(args) -> int:
+    import json
+
+    from mdfs.errors import ConfigError
+    from mdfs.registry import BUILTIN_STAGES
+    from mdfs.stagedocs import format_stages, stage_info
+
+    unknown = [n for n in args.names if n not in BUILTIN_STAGES]
+    if unknown:
+        raise ConfigError(f"unknown stage {', '.join(unknown)}; built-ins are {', '.join(BUILTIN_STAGES)}")
+    infos = [stage_info(n) for n in (args.names or BUILTIN_STAGES)]
+    print(json.dumps(infos, ensure_ascii=False, indent=1) if args.json
+          else format_stages(infos, verbose=args.params or bool(args.names)))
     return 0
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from mdfs.errors import ConfigError
 
@@ -32,6 +32,8 @@ class InputConfig(Strict):
     url_field: str | None = "url"
     shard_size_mb: float = Field(64.0, gt=0)
     max_doc_mb: float = Field(16.0, gt=0)
+    limit: int | None = Field(None, ge=1, description="read only about this many documents, from shards spread "
+                              "over the input (a quick look at a recipe: --limit)")
 
 
 class OutputConfig(Strict):
@@ -74,6 +76,7 @@ class RunConfig(Strict):
     output: OutputConfig = Field(default_factory=OutputConfig)
     engine: EngineConfig = Field(default_factory=EngineConfig)
     stages: list[StageSpec] = Field(default_factory=list)
+    _source: str = PrivateAttr("config")  # the file it was read from, for error messages
 
     def content_hash(self) -> str:
         """Hash of what determines the output: inputs, stage settings, output format."""
@@ -177,4 +180,5 @@ def validate(data: dict, source: str = "config") -> RunConfig:
     dupes = {n for n in names if names.count(n) > 1}
     if dupes:
         raise ConfigError(f"{source}: stage names must be unique, repeated: {sorted(dupes)}")
+    cfg._source = source
     return cfg

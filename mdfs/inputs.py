@@ -46,6 +46,7 @@ class Shard:
     index: int
     pieces: list[Piece] = field(default_factory=list)
     key: str = ""  # digest of the pieces and their files' identities (mdfs.fingerprint)
+    limit: int | None = None  # read at most this many records (input.limit)
 
     @property
     def size(self) -> int:
@@ -264,4 +265,16 @@ def plan_shards(cfg: InputConfig) -> tuple[list[Shard], list[str]]:
         if not shards or shards[-1].size + piece.size > target and shards[-1].pieces:
             shards.append(Shard(len(shards)))
         shards[-1].pieces.append(piece)
-    return shards, skipped
+    return (sample_shards(shards, cfg.limit) if cfg.limit else shards), skipped
+
+
+LIMIT_PER_SHARD = 100  # --limit: at least this many documents from each chosen shard (task overhead)
+
+
+def sample_shards(shards: list[Shard], limit: int) -> list[Shard]:
+    """`limit` documents from shards spread evenly over the plan (not only the first file), the first
+    records of each; renumbered from 0. Independent of the engine and the number of workers. A shard
+    with fewer records than its share gives what it has (the run then reads fewer than `limit`)."""
+    k = min(len(shards), max(1, -(-limit // LIMIT_PER_SHARD)))
+    chosen = [shards[i * len(shards) // k] for i in range(k)]
+    return [Shard(i, s.pieces, limit=limit // k + (i < limit % k)) for i, s in enumerate(chosen)]

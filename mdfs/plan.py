@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mdfs.config import RunConfig, StageSpec
+from mdfs.errors import ConfigError
 from mdfs.registry import build_stage, load_hook, stage_class
 from mdfs.stage import GlobalStage
 
@@ -45,13 +46,23 @@ def build_segments(cfg: RunConfig) -> list[Segment]:
 
 
 def check_plan(cfg: RunConfig) -> list[Segment]:
-    """Build every stage and import every hook once on the driver, so bad configs fail before work."""
+    """Build every stage and import every hook once on the driver, so bad configs fail before work.
+    Every problem is reported at once, each under its file and stage name."""
+    problems = []
     for index, spec in enumerate(cfg.stages):
-        if spec.enabled:
-            build_stage(spec, index)
-            for kind in ("before", "after", "on_end"):
-                for path in getattr(spec.hooks, kind):
-                    load_hook(path, f"stages[{index}].hooks.{kind}")
+        if not spec.enabled:
+            continue
+        checks = [lambda: build_stage(spec, index)]
+        checks += [lambda p=path, k=kind: load_hook(p, f"stages[{index}].hooks.{k}")
+                   for kind in ("before", "after", "on_end") for path in getattr(spec.hooks, kind)]
+        for check in checks:
+            try:
+                check()
+            except ConfigError as e:
+                problems.append(f"stage {spec.name!r}: {e}".replace("\n", "\n    "))
+    if problems:
+        raise ConfigError(f"{cfg._source}: {len(problems)} problem{'s' if len(problems) > 1 else ''}\n  "
+                          + "\n  ".join(problems))
     return build_segments(cfg)
 
 

@@ -113,19 +113,16 @@ class ShardRunner:
         if seg.index == 0:
             st = stats.setdefault(READ_STAGE, empty_stage_stats())
             emitted = False
-            for piece in shard.pieces:
-                for rb in self._read(piece, shard):
-                    table = rb.table()
-                    bad = self._quarantine_table(rb.bad)
-                    st["docs_in"] += table.num_rows + bad.num_rows
-                    st["docs_out"] += table.num_rows
-                    st["chars_in"] += _chars(table) + _chars(bad)
-                    st["chars_out"] += _chars(table)
-                    st["counters"]["bytes_read"] = st["counters"].get("bytes_read", 0) + rb.bytes_read
-                    for r in bad.column("reason").to_pylist():
-                        st["reasons"][r] = st["reasons"].get(r, 0) + 1
-                    emitted = True
-                    yield table, READ_STAGE, bad
+            for table, bad, bytes_read in self._read_limited(shard):
+                st["docs_in"] += table.num_rows + bad.num_rows
+                st["docs_out"] += table.num_rows
+                st["chars_in"] += _chars(table) + _chars(bad)
+                st["chars_out"] += _chars(table)
+                st["counters"]["bytes_read"] = st["counters"].get("bytes_read", 0) + bytes_read
+                for r in bad.column("reason").to_pylist():
+                    st["reasons"][r] = st["reasons"].get(r, 0) + 1
+                emitted = True
+                yield table, READ_STAGE, bad
             if not emitted:  # still run the stages once so every shard has the same schema
                 yield DOC_SCHEMA.empty_table(), READ_STAGE, None
             return
@@ -143,6 +140,20 @@ class ShardRunner:
         table = table.append_column(REJECT_DETAIL, pa.array(details, pa.string()))
         kept, rejected = self._split(spec.name, table, st)
         yield kept, name, rejected
+
+    def _read_limited(self, shard: Shard):
+        """(documents, quarantined records, bytes read) of each read batch, up to the shard's limit."""
+        left = shard.limit
+        for piece in shard.pieces:
+            for rb in self._read(piece, shard):
+                table, bad = rb.table(), self._quarantine_table(rb.bad)
+                if left is not None:
+                    bad = bad.slice(0, left)
+                    table = table.slice(0, left - bad.num_rows)
+                    left -= table.num_rows + bad.num_rows
+                yield table, bad, rb.bytes_read
+                if left == 0:
+                    return
 
     def _read(self, piece, shard: Shard):
         try:
