@@ -52,12 +52,12 @@ def check_plan(cfg: RunConfig) -> list[Segment]:
     for index, spec in enumerate(cfg.stages):
         if not spec.enabled:
             continue
-        checks = [lambda: build_stage(spec, index)]
-        checks += [lambda p=path, k=kind: load_hook(p, f"stages[{index}].hooks.{k}")
+        checks = [(build_stage, (spec, index))]
+        checks += [(load_hook, (path, f"stages[{index}].hooks.{kind}"))
                    for kind in ("before", "after", "on_end") for path in getattr(spec.hooks, kind)]
-        for check in checks:
+        for fn, args in checks:
             try:
-                check()
+                fn(*args)
             except ConfigError as e:
                 problems.append(f"stage {spec.name!r}: {e}".replace("\n", "\n    "))
     if problems:
