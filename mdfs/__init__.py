@@ -11,3 +11,10 @@ def run(config=None, input=None, output=None, **kwargs):
 
 
 __all__ = ["run", "__version__"]
+
+
+def export(source, output, **kwargs):
+    """Training-ready files of a target size from a run's corpus; see mdfs.export."""
+    from mdfs.exporter import export as _export
+
+    return _export(source, output, **kwargs)

@@ -59,6 +59,15 @@ def _parser() -> argparse.ArgumentParser:
     sg.add_argument("--params", action="store_true", help="list every parameter of every stage")
     sg.add_argument("--json", action="store_true", help="print JSON instead of text")
 
+    x = sub.add_parser("export", help="write a run's corpus as training-ready files of a target size",
+                       parents=[common])
+    x.add_argument("run_dir", help="a run directory (or a folder of Parquet parts), local or s3://…")
+    x.add_argument("--output", "-o", required=True, help="a new or empty folder")
+    x.add_argument("--format", choices=["parquet", "jsonl", "jsonl.zst"], default="parquet")
+    x.add_argument("--columns", help="comma-separated columns to keep (default: all), e.g. id,text")
+    x.add_argument("--target-mb", type=float, default=512.0, help="size of each output file (default 512)")
+    x.add_argument("--shuffle-seed", type=int, help="shuffle rows deterministically with this seed")
+
     v = sub.add_parser("validate", help="check a config and print the resolved plan", parents=[common])
     v.add_argument("config", nargs="?")
     v.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
@@ -87,6 +96,14 @@ def main(argv: list[str] | None = None) -> int:
             from mdfs.report import write_report
 
             print(f"report: {write_report(args.run_dir, samples=args.samples)}")
+            return 0
+        if args.command == "export":
+            from mdfs.exporter import export
+
+            m = export(args.run_dir, args.output, fmt=args.format, target_mb=args.target_mb,
+                       columns=args.columns.split(",") if args.columns else None, shuffle_seed=args.shuffle_seed)
+            print(f"exported {m['rows']} rows into {len(m['files'])} files under {args.output} "
+                  f"({sum(f['bytes'] for f in m['files']) / 1e6:.1f} MB; _export.json lists them)")
             return 0
         if args.command == "stages":
             return _stages(args)
