@@ -10,7 +10,7 @@ def run(config=None, input=None, output=None, **kwargs):
     return _run(config, input, output, **kwargs)
 
 
-__all__ = ["run", "__version__"]
+__all__ = ["__version__", "export", "run"]
 
 
 def export(source, output, **kwargs):
