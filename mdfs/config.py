@@ -49,6 +49,8 @@ class EngineConfig(Strict):
     address: str | None = None
     workers: int | None = Field(None, ge=1)
     runtime_env: dict[str, Any] = Field(default_factory=dict)
+    shared_storage: bool = Field(False, description="local input/output paths are on a file system mounted on "
+                                 "every node of the cluster (NFS, Lustre, …); checked on every worker")
 
 
 class HooksConfig(Strict):

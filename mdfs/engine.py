@@ -11,7 +11,7 @@ import logging
 import os
 from collections.abc import Iterator
 
-from mdfs import breadcrumb
+from mdfs import breadcrumb, cluster, storage
 from mdfs.config import RunConfig
 from mdfs.errors import EngineError, MdfsError, StageError
 from mdfs.layout import RunLayout
@@ -55,9 +55,9 @@ class RayEngine:
         self.ray = ray
         self.started_here = False
         if not ray.is_initialized():
-            kwargs = dict(include_dashboard=False, log_to_driver=True, configure_logging=False)
-            if cfg.engine.runtime_env:
-                kwargs["runtime_env"] = cfg.engine.runtime_env
+            kwargs = {"include_dashboard": False, "log_to_driver": True, "configure_logging": False}
+            if env := cluster.runtime_env(cfg.engine.runtime_env):
+                kwargs["runtime_env"] = env
             if cfg.engine.address:
                 _check_reachable(cfg.engine.address)
                 try:
@@ -74,10 +74,18 @@ class RayEngine:
                 ray.init(address="local", num_cpus=cfg.engine.workers or os.cpu_count(), **kwargs)
             self.started_here = True
         cpus = int(ray.cluster_resources().get("CPU", 1))
+        nodes = cluster.cpu_nodes(ray)
+        local = cluster.local_paths(cfg.input.paths, root)
+        if len(nodes) > 1 and local and not cfg.engine.shared_storage:
+            self.close()
+            cluster.refuse_local_paths(local, nodes)
         self.workers = max(1, min(cfg.engine.workers or cpus, cpus))
-        worker_cls = ray.remote(num_cpus=1, max_restarts=MAX_RESTARTS, max_task_retries=MAX_RESTARTS)(_RayWorker)
+        worker_cls = ray.remote(num_cpus=1, max_restarts=MAX_RESTARTS, max_task_retries=MAX_RESTARTS,
+                                scheduling_strategy="SPREAD")(_RayWorker)
         self.layout = RunLayout(root)
         self.actors = [worker_cls.remote(cfg, root) for _ in range(self.workers)]
+        if len(nodes) > 1 and local:
+            self._check_shared(local, root)
         log.info("ray: %d workers on a cluster of %d CPUs (%s)", self.workers, cpus,
                  cfg.engine.address or "embedded local instance")
 
@@ -115,8 +123,22 @@ class RayEngine:
                 "Common causes: out of memory (check `dmesg` or Ray's logs), a crash in native code. "
                 "Rerun the same command to resume once fixed.")
 
+    def _check_shared(self, local: list[str], root: str) -> None:
+        """engine.shared_storage: every worker must see the driver's input files and a file it writes."""
+        probe = cluster.probe_path(root)
+        storage.write_bytes(probe, b"mdfs")
+        try:
+            seen = self.ray.get([a.check_paths.remote([probe, *local[1:]]) for a in self.actors])
+        finally:
+            storage.delete_file(probe)
+        blind = [s for s in seen if s["missing"]]
+        if blind:
+            self.close()
+            raise EngineError(f"engine.shared_storage is set, but node {blind[0]['node']} does not see "
+                              f"{', '.join(blind[0]['missing'][:3])}: mount the storage on every node or use s3://…")
+
     def close(self) -> None:
-        for actor in self.actors:
+        for actor in getattr(self, "actors", []):
             self.ray.kill(actor)
         if self.started_here:
             self.ray.shutdown()
@@ -131,6 +153,9 @@ class _RayWorker:
 
     def call(self, method: str, item: tuple) -> dict:
         return getattr(self.runner, method)(*item)
+
+    def check_paths(self, paths: list[str]) -> dict:
+        return cluster.missing_on_worker(paths)
 
 
 def _check_reachable(address: str, timeout: float = 10.0) -> None:

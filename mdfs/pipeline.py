@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 
 from mdfs import storage
+from mdfs.cluster import redact
 from mdfs.config import RunConfig, load_config
 from mdfs.conservation import check_conservation
 from mdfs.engine import make_engine
@@ -72,50 +73,53 @@ def run(config: RunConfig | str | None = None, input: str | list[str] | None = N
     check_is_run(layout)
     identities = file_identities(shards)
     keys = assign_keys(shards, identities)
-    with RunLock(root):
-        prepare(layout, cfg.content_hash(), identities, keys, force=force, update=update)
-        log.info("%d input shards (%.1f MB) → %s", len(shards), sum(s.size for s in shards) / 1e6, root)
-        run_count, skip_count = _run_segments(cfg, layout, segments, shards, progress)
-        markers = [storage.read_json(layout.shard_marker(seg.index, s.index)) for seg in segments for s in shards]
-        report = check_conservation(cfg, segments, markers, keys)
-        summary = _finish(cfg, layout, segments, shards, skipped, markers, report, time.perf_counter() - started)
-        summary.shards_run, summary.shards_skipped = run_count, skip_count
-        if cfg.output.report if want_report is None else want_report:
-            from mdfs.report import write_report
+    eng = make_engine(cfg, root)  # on a cluster, also checks that every node can reach the paths
+    try:
+        with RunLock(root):
+            prepare(layout, cfg.content_hash(), identities, keys, force=force, update=update)
+            log.info("%d input shards (%.1f MB) → %s", len(shards), sum(s.size for s in shards) / 1e6, root)
+            run_count, skip_count = _run_segments(eng, cfg, layout, segments, shards, progress)
+            markers = [storage.read_json(layout.shard_marker(seg.index, s.index)) for seg in segments
+                       for s in shards]
+            report = check_conservation(cfg, segments, markers, keys)
+            summary = _finish(cfg, layout, segments, shards, skipped, markers, report,
+                              time.perf_counter() - started)
+            summary.shards_run, summary.shards_skipped = run_count, skip_count
+            if cfg.output.report if want_report is None else want_report:
+                from mdfs.report import write_report
 
-            summary.report = write_report(root)
-            log.info("report: %s", summary.report)
+                summary.report = write_report(root)
+                log.info("report: %s", summary.report)
+    finally:
+        eng.close()
     return summary
 
 
-def _run_segments(cfg: RunConfig, layout: RunLayout, segments, shards: list[Shard], progress) -> tuple[int, int]:
+def _run_segments(eng, cfg: RunConfig, layout: RunLayout, segments, shards: list[Shard],
+                  progress) -> tuple[int, int]:
     """Run every unfinished shard of every segment, and the global phases between segments."""
-    eng = make_engine(cfg, layout.root)
     run_count = skip_count = 0
-    try:
-        needed = _shards_needed(cfg, layout, segments, shards)
-        upstream_ran = False  # a rerun upstream makes every phase of the next global stage run again
-        for seg in segments:
-            if seg.index > 0 and needed[seg.index]:
-                _run_global(eng, cfg, layout, segments[seg.index - 1].global_after, len(shards), progress,
-                            rerun_all=upstream_ran)
-            todo = [s for s in shards if s.index in needed[seg.index]
-                    and not _shard_done(layout, seg.index, s)]
-            upstream_ran = bool(todo)
-            skip_count += len(shards) - len(todo)
-            run_count += len(todo)
-            bar = Progress(f"segment {seg.index} [{', '.join(seg.stage_names()) or 'read'}]", len(todo),
-                           live=progress)
-            try:
-                for result in eng.map("run_shard", [(seg.index, s) for s in todo]):
-                    last = result["stats"][result["order"][-1]]
-                    bar.advance(last["docs_out"], result["bytes_in"])
-            finally:
-                bar.close()
-            markers = [storage.read_json(layout.shard_marker(seg.index, s.index)) for s in shards]
-            _on_end_hooks(cfg, seg, merge_all([m["stats"] for m in markers] + [_global_stats(layout)]))
-    finally:
-        eng.close()
+    needed = _shards_needed(cfg, layout, segments, shards)
+    upstream_ran = False  # a rerun upstream makes every phase of the next global stage run again
+    for seg in segments:
+        if seg.index > 0 and needed[seg.index]:
+            _run_global(eng, cfg, layout, segments[seg.index - 1].global_after, len(shards), progress,
+                        rerun_all=upstream_ran)
+        todo = [s for s in shards if s.index in needed[seg.index]
+                and not _shard_done(layout, seg.index, s)]
+        upstream_ran = bool(todo)
+        skip_count += len(shards) - len(todo)
+        run_count += len(todo)
+        bar = Progress(f"segment {seg.index} [{', '.join(seg.stage_names()) or 'read'}]", len(todo),
+                       live=progress)
+        try:
+            for result in eng.map("run_shard", [(seg.index, s) for s in todo]):
+                last = result["stats"][result["order"][-1]]
+                bar.advance(last["docs_out"], result["bytes_in"])
+        finally:
+            bar.close()
+        markers = [storage.read_json(layout.shard_marker(seg.index, s.index)) for s in shards]
+        _on_end_hooks(cfg, seg, merge_all([m["stats"] for m in markers] + [_global_stats(layout)]))
     return run_count, skip_count
 
 
@@ -247,7 +251,8 @@ def _finish(cfg, layout, segments, shards: list[Shard], skipped, markers, report
                          seconds)
     storage.write_json(layout.merged_stats, stages)
     manifest = {
-        "mdfs_run": 1, "config_hash": cfg.content_hash(), "config": cfg.model_dump(mode="json", by_alias=True),
+        "mdfs_run": 1, "config_hash": cfg.content_hash(),
+        "config": redact(cfg.model_dump(mode="json", by_alias=True)),
         "versions": _versions(), "inputs": {"shards": len(shards), "bytes": sum(s.size for s in shards),
                                             "skipped_files": skipped,
                                             "read": [p for m in markers for p in m.get("inputs", [])]},

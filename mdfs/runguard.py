@@ -115,7 +115,7 @@ def clear_run(layout: RunLayout) -> None:
     for sub in ("data", "rejects", "stats", "report", "_work"):
         storage.delete_dir(storage.join(layout.root, sub))
     for path in (layout.manifest, layout.run_marker):
-        delete_file(path)
+        storage.delete_file(path)
 
 
 def invalidate_shard(layout: RunLayout, shard: int) -> None:
@@ -127,11 +127,11 @@ def invalidate_shard(layout: RunLayout, shard: int) -> None:
             except (ValueError, OSError):
                 files = []
             for f in files:
-                delete_file(layout.resolve(f["path"]))
-            delete_file(path)
+                storage.delete_file(layout.resolve(f["path"]))
+            storage.delete_file(path)
     for path in (layout.data(shard),):
-        delete_file(path)
-    delete_file(layout.manifest)  # describes outputs that no longer exist
+        storage.delete_file(path)
+    storage.delete_file(layout.manifest)  # describes outputs that no longer exist
 
 
 def invalidate_phase_item(layout: RunLayout, stage: str, phase: str, item: int) -> None:
@@ -142,17 +142,9 @@ def invalidate_phase_item(layout: RunLayout, stage: str, phase: str, item: int) 
     except (ValueError, OSError):
         files = []
     for f in files:
-        delete_file(layout.resolve(f["path"]))
-    delete_file(layout.removals(stage, phase, item))
-    delete_file(marker)
-
-
-def delete_file(path: str) -> None:
-    fs, p = storage.resolve(path)
-    try:
-        fs.delete_file(p)
-    except (FileNotFoundError, OSError):
-        pass
+        storage.delete_file(layout.resolve(f["path"]))
+    storage.delete_file(layout.removals(stage, phase, item))
+    storage.delete_file(marker)
 
 
 def remove_temp_files(layout: RunLayout) -> None:
@@ -162,4 +154,4 @@ def remove_temp_files(layout: RunLayout) -> None:
             name = path.rsplit("/", 1)[-1]
             if name.startswith(".") and TEMP_MARK in name:
                 log.info("removing a temporary file left by a killed run: %s", path)
-                delete_file(path)
+                storage.delete_file(path)

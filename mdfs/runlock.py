@@ -105,11 +105,7 @@ class RunLock:
             f.write(data)
 
     def _remove(self) -> None:
-        fs, p = storage.resolve(self.path)
-        try:
-            fs.delete_file(p)
-        except (FileNotFoundError, OSError):
-            pass
+        storage.delete_file(self.path)
 
     def _beat(self) -> None:
         while not self._stop.wait(HEARTBEAT):

@@ -132,6 +132,15 @@ def is_empty_dir(path: str) -> bool:
     return not fs.get_file_info(pafs.FileSelector(p, recursive=False, allow_not_found=True))
 
 
+def delete_file(path: str) -> None:
+    """Delete a file if it is there (a missing file is not an error: cleanup is idempotent)."""
+    fs, p = resolve(path)
+    try:
+        fs.delete_file(p)
+    except (FileNotFoundError, OSError):
+        pass
+
+
 def delete_dir(path: str) -> None:
     fs, p = resolve(path)
     if fs.get_file_info(p).type != pafs.FileType.NotFound:

@@ -1,23 +1,17 @@
 """The real engine: an embedded local Ray instance and a real `ray start --head` cluster, through the CLI.
 Both must give exactly the serial engine's output."""
 
-import contextlib
 import json
 import os
-import shutil
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
-import time
-from pathlib import Path
 
 import pytest
 
 import mdfs
 
 from .conftest import TINY, make_docs, read_dir, write_jsonl
+from .raycluster import free_port, ray_cluster
 
 pytestmark = pytest.mark.slow
 
@@ -64,55 +58,13 @@ def test_local_ray_equals_serial_and_loads_models_once_per_actor(sharded_corpus,
     assert stats["quality"]["counters"]["worker_setups"] <= 2 < shards
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def pids_of(temp_dir: str) -> list[int]:
-    """Processes whose command line names `temp_dir`."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        try:
-            if proc.name.isdigit() and temp_dir.encode() in (proc / "cmdline").read_bytes():
-                found.append(int(proc.name))
-        except OSError:  # gone meanwhile, or not ours to read
-            continue
-    return found
-
-
-def stop_processes_of(temp_dir: str) -> None:
-    """Stop the Ray processes this test started, and only those: their command lines name its temp dir
-    (`ray stop` would stop every Ray cluster of the machine, other users' jobs included)."""
-    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-        for pid in pids_of(temp_dir):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
-        deadline = time.time() + wait
-        while pids_of(temp_dir) and time.time() < deadline:
-            time.sleep(0.2)
-    shutil.rmtree(temp_dir, ignore_errors=True)
-
-
 def test_real_ray_cluster_with_address(sharded_corpus, tiny_model, serial_run, tmp_path):
-    ray = shutil.which("ray", path=str(Path(sys.executable).parent)) or shutil.which("ray")
-    port = free_port()
-    env = {**os.environ, "RAY_AUTH_MODE": "token"}
-    temp_dir = tempfile.mkdtemp(prefix="mdfs-ray-")  # short: Ray's socket paths live under it
-    try:
-        subprocess.run([ray, "start", "--head", f"--port={port}", "--num-cpus=2", "--include-dashboard=false",
-                        "--disable-usage-stats", f"--temp-dir={temp_dir}"],
-                       check=True, capture_output=True, env=env, timeout=120)
-        host = socket.gethostbyname(socket.gethostname())
+    with ray_cluster(nodes=1) as (address, env):
         out = tmp_path / "out"
-        text = cli(*args_for(sharded_corpus, out, tiny_model), "--ray-address", f"{host}:{port}", env=env)
-        assert f"cluster of 2 CPUs ({host}:{port})" in text  # it joined this cluster, not an embedded one
+        text = cli(*args_for(sharded_corpus, out, tiny_model), "--ray-address", address, env=env)
+        assert f"cluster of 2 CPUs ({address})" in text  # it joined this cluster, not an embedded one
         for sub in ("data", "rejects"):
             assert read_dir(out / sub) == read_dir(serial_run / sub)
-    finally:
-        stop_processes_of(temp_dir)
-        assert not pids_of(temp_dir)
 
 
 def test_unreachable_cluster_is_a_clear_error(tmp_path, sharded_corpus):
