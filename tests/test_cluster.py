@@ -61,10 +61,9 @@ def test_secrets_in_runtime_env_are_masked_in_the_manifest(corpus, tmp_path, tin
     import mdfs
 
     secret = "do-not-write-me-anywhere"
+    env = f"{{env_vars: {{MY_API_TOKEN: {secret}, AWS_SECRET_ACCESS_KEY: {secret}, LOG_LEVEL: debug}}}}"
     mdfs.run(str(TINY), str(corpus), str(tmp_path / "out"), engine="serial", progress=False, report=False,
-             overrides=[f"stages.quality.model={tiny_model}",
-                        f"engine.runtime_env={{env_vars: {{MY_API_TOKEN: {secret}, AWS_SECRET_ACCESS_KEY: {secret}, "
-                        "LOG_LEVEL: debug}}"])
+             overrides=[f"stages.quality.model={tiny_model}", f"engine.runtime_env={env}"])
     manifest = (tmp_path / "out" / "manifest.json").read_text()
     env_vars = json.loads(manifest)["config"]["engine"]["runtime_env"]["env_vars"]
     assert secret not in manifest and env_vars == {"MY_API_TOKEN": "***", "AWS_SECRET_ACCESS_KEY": "***",
