@@ -30,7 +30,7 @@ class Outcome:
     scores: dict = field(default_factory=dict)
 
 
-def read_rows(folder: str, columns: list[str]) -> list[dict]:
+def _read(folder: str, columns: list[str]) -> list[dict]:
     """The named columns and every quality score of each Parquet file under `folder`."""
     rows = []
     for path in storage.list_files(folder):
@@ -46,10 +46,10 @@ def read_rows(folder: str, columns: list[str]) -> list[dict]:
 def outcomes(run_dir: str) -> dict[str, Outcome]:
     """Where each document of a run ended: kept, or dropped by a stage for a reason."""
     out: dict[str, Outcome] = {}
-    for row in read_rows(storage.join(run_dir, "data"), ["id"]):
+    for row in _read(storage.join(run_dir, "data"), ["id"]):
         out[row.pop("id")] = Outcome(True, scores=row)
     rejects = storage.join(run_dir, "rejects")
-    for row in read_rows(rejects, ["id", "stage", "reason", "detail"]):
+    for row in _read(rejects, ["id", "stage", "reason", "detail"]):
         if row.get("id") is not None:
             doc_id = row.pop("id")
             out[doc_id] = Outcome(False, row.pop("stage", "") or "", row.pop("reason", "") or "",

@@ -20,20 +20,40 @@ from pathlib import Path
 from mdfs import storage
 from mdfs.charmetric import Overlap
 from mdfs.errors import MdfsError
-from mdfs.evaluate import read_rows
 from mdfs.goldtext import gold_text, read_gold_file
 
 
-def _texts(run_dir: str) -> dict[str, dict]:
-    """id → {kept, text, stage, reason, detail} for every document of a run."""
+def _rows(folder: str, columns: list[str], ids: set[str]) -> list[dict]:
+    """The named columns of the rows of `ids` in the Parquet files under `folder` (only those rows are
+    materialised: a run's corpus can be large)."""
+    import pyarrow.dataset as pds
+    import pyarrow.parquet as pq
+
+    rows = []
+    for path in storage.list_files(folder):
+        if not path.endswith(".parquet"):
+            continue
+        fs, local = storage.resolve(path)
+        present = [c for c in columns if c in pq.read_schema(local, filesystem=fs).names]
+        rows += storage.read_parquet(path, present, filter=pds.field("id").isin(sorted(ids))).to_pylist()
+    return rows
+
+
+def _texts(run_dir: str, ids: set[str]) -> dict[str, dict]:
+    """id → {kept, text, stage, reason, detail} for the documents of `ids` in a run."""
     out: dict[str, dict] = {}
-    for row in read_rows(storage.join(run_dir, "data"), ["id", "text"]):
+    for row in _rows(storage.join(run_dir, "data"), ["id", "text"], ids):
         out[row["id"]] = {"kept": True, "text": row.get("text") or ""}
-    for row in read_rows(storage.join(run_dir, "rejects"), ["id", "text", "stage", "reason", "detail"]):
+    for row in _rows(storage.join(run_dir, "rejects"), ["id", "text", "stage", "reason", "detail"], ids):
         if row.get("id") is not None and row["id"] not in out:
             out[row["id"]] = {"kept": False, "text": row.get("text") or "", "stage": row.get("stage") or "",
                               "reason": row.get("reason") or "", "detail": row.get("detail") or ""}
     return out
+
+
+def _finished(run_dir: str) -> bool:
+    return any(p.endswith(".parquet") for d in ("data", "rejects")
+               for p in storage.list_files(storage.join(run_dir, d)))
 
 
 def _converter():
@@ -44,12 +64,13 @@ def _converter():
 
 def score_pages(run_dir: str, gold_path: str, split: str | None = None, root: Path | None = None) -> list[dict]:
     """One row per gold page: its outcome in the run and its character scores."""
-    seen = _texts(run_dir)
-    if not seen:
+    if not _finished(run_dir):
         raise MdfsError(f"{run_dir}: no documents in data/ or rejects/: not a finished mdfs run")
+    gold = read_gold_file(gold_path, split)
+    seen = _texts(run_dir, {g["id"] for g in gold})
     convert = _converter()
     pages = []
-    for g in read_gold_file(gold_path, split):
+    for g in gold:
         doc = seen.get(g["id"])
         row = {k: g.get(k, "") for k in ("id", "type", "set", "site", "split")}
         if doc is None:
