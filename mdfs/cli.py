@@ -47,9 +47,14 @@ def _parser() -> argparse.ArgumentParser:
     st.add_argument("--text-field", default="text")
     st.add_argument("--json", metavar="FILE", help="also write the statistics as JSON")
 
-    e = sub.add_parser("eval", help="score a finished run against labelled documents", parents=[common])
+    e = sub.add_parser("eval", help="score a finished run against labelled documents or gold main text",
+                       parents=[common])
     e.add_argument("run_dir", help="a run directory, local or s3://…")
-    e.add_argument("--labels", required=True, help="JSONL: id, label (keep|drop), category[, split]")
+    e.add_argument("--labels", help="JSONL: id, label (keep|drop), category[, split]")
+    e.add_argument("--gold", help="JSONL: id, type, split, gold path of the page's main text (mdfs.goldtext); "
+                                  "scores the kept text's characters, e.g. configs/eval/zh_maintext.jsonl")
+    e.add_argument("--shared", help="root the gold paths are under (default: ../shared/corpora or "
+                                    "$MDFS_SHARED/corpora)")
     e.add_argument("--split", help="only labels of this split (e.g. test: the held-out side)")
     e.add_argument("--json", metavar="FILE", help="also write the full result as JSON")
     e.add_argument("--show", type=int, default=50, help="wrongly dropped documents listed")
@@ -167,12 +172,26 @@ def _stages(args) -> int:
 def _eval(args) -> int:
     import json
 
+    from pathlib import Path
+
     from mdfs import storage
     from mdfs.evaluate import evaluate, format_eval
+    from mdfs.evaluate_maintext import evaluate_maintext, format_maintext
 
-    res = evaluate(args.run_dir, args.labels, args.split)
-    print(format_eval(res, args.show), end="")
+    if not args.labels and not args.gold:
+        raise MdfsError("eval needs --labels (page keep/drop labels) or --gold (main text), or both")
+    out = {}
+    if args.labels:
+        out["labels"] = evaluate(args.run_dir, args.labels, args.split)
+        print(format_eval(out["labels"], args.show), end="")
+    if args.gold:
+        if args.labels:
+            print()
+        out["gold"] = evaluate_maintext(args.run_dir, args.gold, args.split,
+                                        Path(args.shared) if args.shared else None)
+        print(format_maintext(out["gold"]), end="")
     if args.json:
+        res = out if len(out) == 2 else next(iter(out.values()))  # one evaluation: its result as before
         storage.write_bytes(args.json, json.dumps(res, ensure_ascii=False, indent=1).encode())
     return 0
 

@@ -90,6 +90,17 @@ def test_prose_mentioning_navigation_words_is_kept():
     assert out.text.to_pylist() == ["\n".join(prose)]
 
 
+def test_widgets_counters_and_disclaimers_of_real_pages_are_removed():
+    """Line kinds that survived line cleaning on the gold pages' tuning side (docs/eval.md)."""
+    junk = ["特别声明：以上内容(如有图片或视频亦包括在内)为自媒体平台用户上传并发布", "分享让更多人看到", "点击右上角微信好友", "朋友圈", "249人参与49评论",
+            "- 你最喜欢哪位科幻小说作家？ 7.2万次浏览", "发布于 2023-07-06 23:12 浙江省杭州市", "2023-07-07 03:56",
+            "19", "上海市", "浙江省杭州市", "IP属地：广东", "热门 最新", "没有更多了", "本文为原创，未经书面授权请勿转载。"]
+    kept = ["上海市今年新建了三座图书馆，市民借书更方便了。", "2023年7月6日，我们在杭州见面。", "第19届亚运会在杭州举行。"]
+    out = LineCleaner(LineCleaning()).clean(pa.array(["\n".join(junk + kept)]))
+    assert out.text.to_pylist() == ["\n".join(kept)]
+    assert out.counters["lines_removed__boilerplate"] + out.counters["lines_removed__link_list"] == len(junk)
+
+
 def test_pinyin_annotations_are_removed_only_with_tone_marks():
     cleaner = LineCleaner(LineCleaning())
     out = cleaner.clean(pa.array(["系统参(cān)数(shù)的调(tiáo)整（zhěng）很重要。", "函数(function)与变量(a)不变。"]))

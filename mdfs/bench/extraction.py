@@ -2,38 +2,33 @@
 
     python -m mdfs.bench.extraction [--shared ../shared/corpora] [--repeat 2] [--json out.json]
 
-Metric (character level, on multisets): both texts are normalised the same way (mdfs.textnorm) and
-whitespace is removed; with E and G the multisets of characters of the extracted and the ground-truth
-text, precision = |E ∩ G| / |E|, recall = |E ∩ G| / |G|, F1 their harmonic mean (an empty extraction
-scores 0). The same on character bigrams is a stricter check (order and adjacency). Scores are averaged
-over pages (macro). Speed is pages per second of the extractor alone (HTML already decoded), one core.
-Paragraph breaks: lines per page of the extraction against the ground truth's.
+Metric: `mdfs.charmetric` (character multisets after mdfs.textnorm, whitespace removed; precision
+= |E ∩ G| / |E|, recall = |E ∩ G| / |G|, F1 their harmonic mean; an empty extraction scores 0), the
+same one `mdfs eval --gold` uses. The same on character bigrams is a stricter check (order and
+adjacency). Scores are averaged over pages (macro). Speed is pages per second of the extractor alone
+(HTML already decoded), one core. Paragraph breaks: lines per page of the extraction against the ground truth's.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import re
 import statistics
 import time
 from collections import Counter
 from pathlib import Path
 
+from mdfs.charmetric import prf
+from mdfs.goldtext import html_text, shared_corpora
 from mdfs.textnorm import normalize
 from stages.collection.charset import decode_page
-from stages.collection.extract import EXTRACTORS
+from stages.collection.extract import EXTRACTORS, FALLBACK_MIN_CHARS, with_fallback
 
-_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_SHARED = Path(os.environ.get("MDFS_SHARED", _ROOT.parent / "shared")) / "corpora"
-_WS = re.compile(r"\s+")
+DEFAULT_SHARED = shared_corpora()
 
 
 def load_pages(shared: Path) -> list[dict]:
     """[{set, name, html, truth}] for magic-html (article, forum) and readability."""
-    import lxml.html
-
     pages = []
     for subset in ("article", "forum"):
         folder = shared / "html-zh" / "magic-html" / subset
@@ -45,36 +40,25 @@ def load_pages(shared: Path) -> list[dict]:
     for folder in sorted((shared / "html-zh" / "readability").iterdir()):
         if not (folder / "source.html").exists():
             continue
-        expected = lxml.html.fromstring((folder / "expected.html").read_bytes().decode("utf-8"))
-        for br in expected.iter("p", "div", "br", "li", "h1", "h2", "h3", "h4", "tr"):
-            br.tail = "\n" + (br.tail or "")
         pages.append({"set": "readability", "name": folder.name,
                       "html": decode_page((folder / "source.html").read_bytes()).text,
-                      "truth": expected.text_content()})
+                      "truth": html_text((folder / "expected.html").read_bytes().decode("utf-8"))})
     return pages
-
-
-def _units(text: str, n: int) -> Counter:
-    s = _WS.sub("", normalize(text))
-    return Counter(s[i:i + n] for i in range(len(s) - n + 1))
-
-
-def prf(extracted: str, truth: str, n: int = 1) -> tuple[float, float, float]:
-    e, g = _units(extracted, n), _units(truth, n)
-    common = sum((e & g).values())
-    p = common / sum(e.values()) if e else 0.0
-    r = common / sum(g.values()) if g else 0.0
-    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
 
 
 def _lines(text: str) -> int:
     return sum(1 for line in normalize(text).split("\n") if line.strip())
 
 
+# Each trafilatura mode with the collection stage's fallback: resiliparse where it finds no main text.
+COMBINED = {f"{name}+resiliparse": with_fallback(EXTRACTORS[name], EXTRACTORS["resiliparse"], FALLBACK_MIN_CHARS)
+            for name in ("trafilatura_recall", "trafilatura_precision")}
+
+
 def evaluate(pages: list[dict], names: list[str], repeat: int) -> dict:
     results = {}
     for name in names:
-        fn = EXTRACTORS[name]
+        fn = COMBINED.get(name) or EXTRACTORS[name]
         best, outputs = float("inf"), []
         for _ in range(repeat):
             t0 = time.perf_counter()
@@ -116,7 +100,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
     ap.add_argument("--repeat", type=int, default=2, help="timing runs per extractor; the best counts")
-    ap.add_argument("--extractors", nargs="*", default=list(EXTRACTORS))
+    ap.add_argument("--extractors", nargs="*", default=list(COMBINED) + list(EXTRACTORS))
     ap.add_argument("--json", type=Path, default=Path("bench-extraction.json"))
     args = ap.parse_args(argv)
     pages = load_pages(args.shared)

@@ -24,7 +24,7 @@ from mdfs.stage import REJECT, REJECT_DETAIL, Stage, StageContext
 from mdfs.textnorm import normalize
 from mdfs.warc import HTML_TYPES, domain_of
 from stages.collection.charset import decode_page
-from stages.collection.extract import get_extractor
+from stages.collection.extract import FALLBACK_MIN_CHARS, choose, get_extractor
 from stages.collection.language import CHINESE, LanguageId
 
 OUTPUT_FIELDS = pa.schema([f for f in DOC_SCHEMA if f.name != "raw"] + [
@@ -48,6 +48,14 @@ class Collection(Stage):
         keep_original: bool = False  # keep the decoded, extracted text before normalisation and conversion
         extractor: Literal["trafilatura", "trafilatura_fast", "trafilatura_recall", "trafilatura_precision",
                            "resiliparse", "resiliparse_full"] = "trafilatura_recall"
+        # when the extractor finds no main text (trafilatura's precision mode empties some forum and comment
+        # pages), this one is asked instead, and the later rules judge its text; null: the page is `no_text`
+        fallback_extractor: Literal["resiliparse", "resiliparse_full", "trafilatura_recall"] | None = "resiliparse"
+        # "no main text": fewer letters and digits than this (the coarse stage's min_chars would drop it anyway)
+        fallback_min_chars: int = Field(FALLBACK_MIN_CHARS, ge=1)
+        # also take the fallback's text when it holds this many times more (threads whose replies the
+        # extractor misses); costs a fallback call on every page; null: only when there is no main text
+        fallback_ratio: float | None = Field(None, gt=1)
         # trafilatura's time grows faster than linearly (1 MB: 2 s, 15 MB: 76 s); larger pages use this one
         large_page_extractor: Literal["resiliparse", "resiliparse_full"] = "resiliparse"
         large_page_mb: float = Field(1.0, gt=0)
@@ -65,6 +73,7 @@ class Collection(Stage):
         self.converter = None if p.opencc == "none" else opencc.OpenCC(p.opencc)
         self.extract = get_extractor(p.extractor)
         self.extract_large = get_extractor(p.large_page_extractor)
+        self.extract_fallback = get_extractor(p.fallback_extractor) if p.fallback_extractor else None
         norm = NormalizeParams() if p.normalize is True else p.normalize or None
         self.norm_options = norm.model_dump() if norm is not None else None
         if p.lang_id:
@@ -86,6 +95,7 @@ class Collection(Stage):
                 ctx.count(f"lang_{d.lang}")
         ctx.count("converted_to_simplified", sum(d.converted for d in docs))
         ctx.count("large_pages_fast_extractor", sum(d.large for d in docs))
+        ctx.count("fallback_extractor", sum(d.fallback for d in docs))
         domains = [d or domain_of(u) for d, u in zip(col["domain"], col["url"])]
         data = {f.name: col[f.name] for f in OUTPUT_FIELDS if f.name in col}
         data |= {"text": [d.text for d in docs], "domain": domains, "charset": [d.charset for d in docs],
@@ -98,6 +108,14 @@ class Collection(Stage):
             out = out.append_column(REJECT, pa.array([d.reason for d in docs], pa.string()))
             out = out.append_column(REJECT_DETAIL, pa.array([d.detail for d in docs], pa.string()))
         return out
+
+    def main_text(self, html: str, large: bool = False) -> tuple[str, bool]:
+        """The page's main text, and whether it is the fallback extractor's (see `extract.choose`)."""
+        text = (self.extract_large if large else self.extract)(html)
+        if large or self.extract_fallback is None:
+            return text, False
+        return choose(text, lambda: self.extract_fallback(html), self.params.fallback_min_chars,
+                      self.params.fallback_ratio)
 
     def document(self, text: str | None, raw: bytes | None, http_charset: str | None = None,
                  content_type: str | None = None) -> Doc:
@@ -117,7 +135,7 @@ class Collection(Stage):
             if content_type in HTML_TYPES or content_type is None:
                 doc.large = len(raw) > p.large_page_mb * 1e6
                 with clock("extract"):
-                    text = (self.extract_large if doc.large else self.extract)(decoded.text)
+                    text, doc.fallback = self.main_text(decoded.text, doc.large)
             else:
                 text = decoded.text
         text = text or ""
@@ -156,6 +174,7 @@ class Doc:
     lang_score: float | None = None
     converted: bool = False
     large: bool = False  # extracted with the large-page extractor
+    fallback: bool = False  # the fallback extractor's text was taken (the extractor found no main text)
     reason: str | None = None
     detail: str | None = None
 

@@ -50,3 +50,34 @@ EXTRACTORS: dict[str, Extractor] = {
 
 def get_extractor(name: str) -> Extractor:
     return EXTRACTORS[name]
+
+
+FALLBACK_MIN_CHARS = 30  # the coarse stage's default min_chars: fewer would be dropped anyway
+
+
+def word_chars(text: str) -> int:
+    """Letters (Han included) and digits: how much text an extraction holds, spaces and punctuation aside."""
+    return sum(ch.isalnum() for ch in text)
+
+
+def choose(text: str, fallback: Callable[[], str], min_chars: int, ratio: float | None) -> tuple[str, bool]:
+    """The extractor's `text`, or the fallback extractor's (and True) when `text` holds fewer than
+    `min_chars` letters and digits (no main text: the page would be too short for the rules), or, with a
+    `ratio`, when the fallback's text holds `ratio` times more (replies of a thread the extractor missed)."""
+    n = word_chars(text)
+    if n < min_chars:
+        return fallback(), True
+    if ratio is not None:
+        other = fallback()
+        if word_chars(other) >= ratio * n:
+            return other, True
+    return text, False
+
+
+def with_fallback(primary: Extractor, fallback: Extractor, min_chars: int,
+                  ratio: float | None = None) -> Extractor:
+    """`primary` with `fallback` as the collection stage combines them (`choose`)."""
+    def run(html: str) -> str:
+        return choose(primary(html), lambda: fallback(html), min_chars, ratio)[0]
+
+    return run
