@@ -34,6 +34,11 @@ REJECT_SCHEMA = pa.schema([("id", pa.string()), ("stage", pa.string()), ("reason
                            ("url", pa.string())])
 
 
+def score_columns(table: pa.Table) -> list[str]:
+    """The `<stage>__<metric>` columns of a batch (not the internal `__reject*` ones)."""
+    return [c for c in table.column_names if "__" in c.strip("_") and not c.startswith("__")]
+
+
 def _chars(table: pa.Table) -> int:
     if "text" not in table.column_names or table.num_rows == 0:
         return 0
@@ -249,6 +254,8 @@ class ShardRunner:
             "text": text_col("text") if self.cfg.output.keep_rejected_text else pa.nulls(n, pa.string()),
             "source": text_col("source"), "url": text_col("url"),
         }, schema=REJECT_SCHEMA)
+        for name in score_columns(gone):  # the scores computed so far: a threshold can be re-tuned both ways
+            rejected = rejected.append_column(name, gone.column(name))
         return kept, rejected
 
     def _quarantine_table(self, bad: list[dict]) -> pa.Table:
@@ -263,7 +270,8 @@ class ShardRunner:
         comp = self.cfg.output.compression
         files = []
         for stage, parts in rejects.items():
-            entry = storage.write_parquet(self.layout.rejects(stage, shard), pa.concat_tables(parts), comp)
+            rows = pa.concat_tables(parts, promote_options="permissive")  # batches may differ in score columns
+            entry = storage.write_parquet(self.layout.rejects(stage, shard), rows, comp)
             files.append({**entry, "kind": "rejects", "stage": stage})
         if seg.is_last:
             files.append({**storage.write_parquet(self.layout.data(shard), table, comp), "kind": "data"})

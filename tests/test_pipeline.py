@@ -210,3 +210,16 @@ def test_parquet_input_and_field_names(tmp_path, tiny_model):
     s = run_tiny(folder, tmp_path / "out", tiny_model, "input.text_field=doc", "input.id_field=key")
     assert s.docs_in == 3 and s.stages["read"]["reasons"] == {"missing_text": 1}
     assert {r["id"] for r in read_dir(tmp_path / "out" / "data")} == {"k1", "k3"}
+
+
+def test_rejects_carry_the_scores_computed_before_they_were_dropped(corpus, tmp_path, tiny_model):
+    """A threshold can be re-tuned with a query in both directions: the rejects hold the scores too."""
+    import pyarrow.dataset as ds
+
+    out = tmp_path / "out"
+    run_tiny(corpus, out, tiny_model)
+    dedup = ds.dataset(str(out / "rejects" / "dedup")).to_table()
+    assert {"coarse__zh_ratio", "quality__score"} <= set(dedup.column_names)
+    assert dedup.column("quality__score").null_count == 0
+    read = ds.dataset(str(out / "rejects" / "read")).to_table()
+    assert "quality__score" not in read.column_names and read.num_rows == 2  # only what was computed before
