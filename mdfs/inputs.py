@@ -47,6 +47,7 @@ class Shard:
     pieces: list[Piece] = field(default_factory=list)
     key: str = ""  # digest of the pieces and their files' identities (mdfs.fingerprint)
     limit: int | None = None  # read at most this many records (input.limit)
+    web_input: bool = True  # the run reads some WARC or HTML (else web-only columns are left out)
 
     @property
     def size(self) -> int:
@@ -265,7 +266,11 @@ def plan_shards(cfg: InputConfig) -> tuple[list[Shard], list[str]]:
         if not shards or shards[-1].size + piece.size > target and shards[-1].pieces:
             shards.append(Shard(len(shards)))
         shards[-1].pieces.append(piece)
-    return (sample_shards(shards, cfg.limit) if cfg.limit else shards), skipped
+    shards = sample_shards(shards, cfg.limit) if cfg.limit else shards
+    web = any(p.kind in ("warc", "html") for s in shards for p in s.pieces)
+    for s in shards:
+        s.web_input = web
+    return shards, skipped
 
 
 LIMIT_PER_SHARD = 100  # --limit: at least this many documents from each chosen shard (task overhead)

@@ -25,6 +25,7 @@ from mdfs.layout import RunLayout
 from mdfs.plan import Segment, build_segments
 from mdfs.readers import DOC_SCHEMA, PieceReader
 from mdfs.registry import build_stage, load_hook
+from mdfs.schema import uniform
 from mdfs.stage import REJECT, REJECT_DETAIL, GlobalStage, Stage, StageContext
 from mdfs.stats import add_counter, empty_stage_stats
 
@@ -98,7 +99,7 @@ class ShardRunner:
             kept.append(batch)
 
         table = pa.concat_tables(kept, promote_options="default") if kept else DOC_SCHEMA.empty_table()
-        files = self._write_outputs(seg, shard.index, table, rejects, stats)
+        files = self._write_outputs(seg, shard, table, rejects, stats)
         result = {"segment": seg.index, "order": ([READ_STAGE] if seg.index == 0 else []) + seg.stage_names(),
                   "shard": shard.index, "key": shard.key, "stats": stats, "files": self._relative(files),
                   "bytes_in": shard.size if seg.index == 0 else 0,
@@ -266,11 +267,15 @@ class ShardRunner:
             "source": [b["source"] for b in bad], "url": [None] * len(bad),
         }, schema=REJECT_SCHEMA)
 
-    def _write_outputs(self, seg: Segment, shard: int, table: pa.Table, rejects: dict, stats: dict) -> list[dict]:
+    def _write_outputs(self, seg: Segment, shard_: Shard, table: pa.Table, rejects: dict,
+                       stats: dict) -> list[dict]:
         comp = self.cfg.output.compression
+        shard = shard_.index
+        table = uniform(table, shard_.web_input)
         files = []
         for stage, parts in rejects.items():
             rows = pa.concat_tables(parts, promote_options="permissive")  # batches may differ in score columns
+            rows = uniform(rows, shard_.web_input)
             entry = storage.write_parquet(self.layout.rejects(stage, shard), rows, comp)
             files.append({**entry, "kind": "rejects", "stage": stage})
         if seg.is_last:

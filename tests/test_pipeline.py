@@ -223,3 +223,19 @@ def test_rejects_carry_the_scores_computed_before_they_were_dropped(corpus, tmp_
     assert dedup.column("quality__score").null_count == 0
     read = ds.dataset(str(out / "rejects" / "read")).to_table()
     assert "quality__score" not in read.column_names and read.num_rows == 2  # only what was computed before
+
+
+def test_one_schema_and_no_all_null_web_columns_for_text_input(corpus, tmp_path, tiny_model):
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    from mdfs.schema import WEB_ONLY
+
+    out = tmp_path / "out"
+    run_tiny(corpus, out, tiny_model)
+    for sub in ("data", "rejects/dedup"):
+        schema = ds.dataset(str(out / sub)).schema
+        assert not set(WEB_ONLY) & set(schema.names)
+        scores = [f for f in schema if "__" in f.name]
+        assert scores and all(f.type in (pa.int64(), pa.float32(), pa.bool_(), pa.string()) for f in scores)
+    assert ds.dataset(str(out / "data")).schema.field("fine__chars").type == pa.int64()
