@@ -150,6 +150,8 @@ def shard_stats(cfg: InputConfig, shard: Shard) -> CorpusStats:
                 t = pf.read_row_group(rg, columns=cols)
                 if cfg.text_field != "text":
                     t = t.rename_columns(["text"] + cols[1:])
+                if not pa.types.is_string(t.schema.field("text").type):  # an all-null (null-typed) column
+                    t = t.set_column(0, "text", t.column("text").cast(pa.string()))
                 stats.add(t.filter(pc.is_valid(t.column("text"))))
             continue
         for rb in reader.read(piece):

@@ -303,6 +303,19 @@ def test_stats_of_jsonl_and_parquet(tmp_path, capsys):
     assert json.loads(out.read_text())["documents"] == 4
 
 
+def test_stats_of_parquet_with_an_all_null_text_column(tmp_path):
+    """A Parquet file whose text column is all null (null type) is read, not a raw ArrowInvalid."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from mdfs.datastats import compute_stats
+
+    (tmp_path / "c").mkdir()
+    pq.write_table(pa.table({"id": ["a", "b"], "text": pa.nulls(2)}), tmp_path / "c" / "empty.parquet")
+    pq.write_table(pa.table({"id": ["c"], "text": [CLEAN[0]]}), tmp_path / "c" / "full.parquet")
+    assert compute_stats([str(tmp_path / "c")], engine="serial")["documents"] == 1
+
+
 @pytest.mark.slow
 def test_stats_on_ray_equals_serial(tmp_path):
     from mdfs.datastats import compute_stats
