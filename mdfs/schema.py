@@ -2,15 +2,15 @@
 
 - Counts are int64 and scores float32 in every stage (`pc.utf8_length` gives int32, numpy float64):
   a column means the same type in the corpus, the rejects and across runs.
-- Columns only web input can fill (fetch date, WARC record id, content type, HTTP and detected charset)
-  are left out of a run that reads no WARC or HTML: they would be null in every row.
+- Columns only web input can fill (fetch date, WARC record id, content type, HTTP and detected charset,
+  the undecoded payload) are left out of a run that reads no WARC or HTML: they would be null in every row.
 """
 
 from __future__ import annotations
 
 import pyarrow as pa
 
-WEB_ONLY = ("fetch_date", "warc_record_id", "content_type", "http_charset", "charset")
+WEB_ONLY = ("fetch_date", "warc_record_id", "content_type", "http_charset", "charset", "raw")
 
 
 def uniform(table: pa.Table, web_input: bool = True) -> pa.Table:

@@ -209,6 +209,7 @@ def test_score_adds_the_column_and_keeps_every_document(trained, data, tmp_path,
     assert code == 0 and "conservation OK" in printed
     table = ds.dataset(str(out / "data"), format="parquet").to_table().to_pylist()
     assert len(table) == 60 and {r["id"] for r in table} == {d["id"] for d in docs}
+    assert "raw" not in table[0]  # no all-null payload column for text input
     scores = {r["id"]: r["quality__score"] for r in table}
     assert min(scores[f"p{i}"] for i in range(30)) > 0.5 > max(scores[f"j{i}"] for i in range(30))
     assert not (out / "rejects" / "quality").exists()  # nothing filtered, junk included
