@@ -85,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    _importable_from_cwd()
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         datefmt="%H:%M:%S")
     try:
@@ -127,6 +128,19 @@ def main(argv: list[str] | None = None) -> int:
         print("mdfs: interrupted; rerun the same command to resume", file=sys.stderr)
         return 130
     return 1
+
+
+def _importable_from_cwd() -> None:
+    """Custom stages and hooks (`uses: my_filters:NoAds`) import from the current folder, as with
+    `python -m`: the `mdfs` script alone does not put it on the path; Ray workers started here inherit it."""
+    import os
+
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
+    paths = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    if cwd not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join([cwd, *filter(None, paths)])
 
 
 def _run(args) -> int:
