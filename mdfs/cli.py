@@ -124,6 +124,11 @@ def main(argv: list[str] | None = None) -> int:
     except MdfsError as e:
         print(f"mdfs: error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # storage: an unreachable endpoint, refused credentials, a missing bucket, a full disk
+        from mdfs.storage import explain
+
+        print(f"mdfs: error: {explain(e)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("mdfs: interrupted; rerun the same command to resume", file=sys.stderr)
         return 130

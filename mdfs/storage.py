@@ -165,3 +165,23 @@ def write_parquet(path: str, table: pa.Table, compression: str = "zstd") -> dict
 def read_parquet(path: str, columns: list[str] | None = None, filter=None) -> pa.Table:
     fs, p = resolve(path)
     return pq.read_table(p, filesystem=fs, columns=columns, filters=filter)
+
+
+STORAGE_HINTS = (
+    (("NETWORK_CONNECTION", "Could not connect", "Couldn't resolve host", "Could not resolve host"),
+     "cannot reach the object store{endpoint}: is it running, and is AWS_ENDPOINT_URL right?"),
+    (("ACCESS_DENIED", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "No credentials",
+      "Unable to locate credentials", "ExpiredToken"),
+     "the object store refused the credentials: check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or AWS_PROFILE)"),
+    (("NoSuchBucket", "NO_SUCH_BUCKET", "Bucket does not exist"), "the bucket does not exist"),
+)
+
+
+def explain(error: OSError) -> str:
+    """One line for a storage failure: what went wrong in words, then the library's own message."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    for needles, hint in STORAGE_HINTS:
+        if any(n in text for n in needles):
+            endpoint = os.environ.get("AWS_ENDPOINT_URL")
+            return f"{hint.format(endpoint=f' at {endpoint}' if endpoint else '')} ({text})"
+    return text

@@ -67,3 +67,22 @@ def test_s3_run_lock_refuses_a_second_run_and_is_released(s3_server, tmp_path, t
     client.put_object(Bucket="corpus", Key="runs/locked/_lock.json", Body=json.dumps(holder).encode())
     with pytest.raises(OutputError, match="in use by another mdfs run .* on other-node"):
         mdfs.run(str(TINY), str(local_in), out, engine="serial", progress=False, report=False, overrides=overrides)
+
+
+def test_storage_faults_are_one_clear_line(s3_server, tmp_path):
+    """An endpoint that is down, a bucket that does not exist: exit 2 and one line saying so."""
+    import subprocess
+    import sys
+
+    from .raycluster import free_port
+
+    def cli(*args, **env):
+        return subprocess.run([sys.executable, "-m", "mdfs.cli", "run", *args, "--engine", "serial"],
+                              capture_output=True, text=True, timeout=120, env={**os.environ, **env}, check=False)
+
+    down = cli("-i", "s3://corpus/raw", "-o", str(tmp_path / "o"), AWS_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}")
+    assert down.returncode == 2 and "cannot reach the object store at http://127.0.0.1:" in down.stderr
+    missing = cli("-i", "s3://no-such-bucket-here/raw", "-o", str(tmp_path / "o2"))
+    assert missing.returncode == 2 and "mdfs: error:" in missing.stderr
+    for proc in (down, missing):
+        assert "Traceback" not in proc.stderr
