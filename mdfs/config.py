@@ -155,13 +155,16 @@ def load_config(
     overrides: list[str] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> RunConfig:
-    """Read a YAML recipe (the default Chinese web recipe if none), apply overrides, validate.
+    """Read a YAML recipe (the default Chinese web recipe if none), apply overrides, validate. A recipe
+    without `stages` runs the default recipe's stages.
 
     Relative input paths in the file are resolved against the file's folder, so a recipe can
     ship with its data; paths given on the command line (`extra`) stay relative to the cwd.
     """
     path = Path(path) if path else DEFAULT_CONFIG
     data = read_yaml_mapping(path, "config file")
+    if "stages" not in data:  # a recipe that names only input, output or engine runs the default stages
+        data["stages"] = read_yaml_mapping(DEFAULT_CONFIG, "config file")["stages"]
     base = path.resolve().parent
     paths = (data.get("input") or {}).get("paths", [])
     if isinstance(paths, list) and paths:
