@@ -76,6 +76,11 @@ class Stage:
     def process(self, batch: pa.Table, ctx: StageContext) -> pa.Table:
         raise NotImplementedError
 
+    def thresholds(self) -> dict[str, float]:
+        """{score column: the value at which this stage drops}, after setup(); drawn on the report's
+        histograms. Optional: stages without a single cut-off return {}."""
+        return {}
+
     # -- helpers for filters -------------------------------------------------------------------
     def col(self, metric: str) -> str:
         return f"{self.name}__{metric}"

@@ -91,6 +91,12 @@ class QualityFilter(Stage):
         self.min_clean = p.threshold if p.threshold is not None else \
             float(self.model.sidecar.info.get("min_clean", 0.0 if self.page else 0.5))
 
+    def thresholds(self) -> dict[str, float]:
+        if self.params.score_only:
+            return {}
+        out = {self.col("score"): self.min_clean} if self.min_clean > 0 else {}
+        return out | {self.col(f"p_{c}"): t for c, t in getattr(self, "drop", {}).items()}
+
     def score(self, texts: list[str]) -> np.ndarray:
         """P(clean) (page model) or P(positive label) (two-class model) for each text."""
         if self.page:

@@ -63,7 +63,11 @@ def test_run_writes_the_report_with_every_section(demo_run, capsys):
     assert sum(report["lengths"]["kept"]) == kept == report["corpus"]["documents"]
     assert sum(report["lengths"]["rejected"]) == manifest["conservation"]["rejected"]
     score = report["scores"]["quality__score"]
-    assert sum(score["kept"]) == kept and score["rejected_sample"] > 0 and sum(score["rejected"]) > 0
+    assert sum(score["kept"]) == kept
+    by = score["rejected_by"]  # the rejects' own scores, per rejecting stage, and the stage's threshold
+    assert sum(by["quality"]) == manifest["stages"]["quality"]["docs_in"] - manifest["stages"]["quality"]["docs_out"]
+    assert sum(by["dedup"]) > 0 and "collection" not in by
+    assert score["threshold"] == 0.1  # the bundled page model's calibrated floor on P(clean)
     assert report["corpus"]["languages"][0]["lang"] == "zh"
     assert report["sources"] and report["domains"]
     assert report["dedup"]["dedup"]["cluster_sizes"]["2"] > 0
@@ -73,8 +77,10 @@ def test_run_writes_the_report_with_every_section(demo_run, capsys):
     assert all(0 < len(s["documents"]) <= 50 for s in report["samples"])
     md = (demo_run / "report" / "report.md").read_text(encoding="utf-8")
     assert "## Funnel" in md and next(iter(report["reasons"]["quality"])) in md
+    assert f"Threshold: {score['threshold']:g}" in md and "rejected by quality %" in md
     html = (demo_run / "report" / "index.html").read_text(encoding="utf-8")
     assert HOSTILE not in html and "&lt;script&gt;alert(" in html  # rejected text is shown escaped
+    assert "threshold 0.1</text>" in html  # drawn on the histogram
     assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
     assert main(["report", str(demo_run), "--samples", "2"]) == 0
     assert "report: " in capsys.readouterr().out

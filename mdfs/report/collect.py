@@ -229,30 +229,56 @@ def _kept_vs_rejected(rejected: TopCounter, kept: TopCounter, top: int) -> list[
 
 
 def _scores(manifest: dict, corpus: CorpusStats, rejects: dict, order: list[str], rescore: int) -> dict:
-    """Score histograms of the corpus, and of a sample of the documents rejected at or after the scoring
-    stage, re-scored by that stage as configured (rejects do not keep score columns)."""
+    """Score histograms of the corpus and, per rejecting stage, of the documents rejected at or after the
+    scoring stage (rejects keep the scores computed before the drop; runs written before that are
+    re-scored on a sample), with the scoring stage's threshold to draw."""
     out = {}
     specs = {s["name"]: (i, s) for i, s in enumerate(manifest.get("config", {}).get("stages", []))}
+    built: dict[str, object] = {}
     for col, hist in sorted(corpus.scores.items()):
         stage = col.split("__")[0]
-        entry = {"edges": SCORE_EDGES, "kept": hist.counts.tolist(), "rejected": None, "rejected_sample": 0}
-        if stage in specs and stage in order and rescore:
-            later = order[order.index(stage) :]
+        entry = {"edges": SCORE_EDGES, "kept": hist.counts.tolist(), "rejected": None, "rejected_sample": 0,
+                 "rejected_by": _rejected_by(col, rejects["files"])}
+        if stage in specs and stage in order:
             try:
-                entry.update(_rescore(specs[stage], col, rejects["files"], later, rescore))
+                if stage not in built:
+                    built[stage] = _set_up(specs[stage])
+                entry["threshold"] = built[stage].thresholds().get(col)
+                if not entry["rejected_by"] and rescore:
+                    later = order[order.index(stage):]
+                    entry.update(_rescore(built[stage], specs[stage][1]["name"], col, rejects["files"], later,
+                                          rescore))
             except Exception as e:  # a custom stage that cannot be rebuilt here: say so, keep the rest
-                log.warning("report: cannot re-score rejects with stage %s: %s", stage, e)
+                log.warning("report: cannot rebuild stage %s: %s", stage, e)
                 entry["rescore_error"] = f"{type(e).__name__}: {e}"
         out[col] = entry
     return out
 
 
-def _rescore(spec_entry, col: str, files: list[str], stages: list[str], k: int) -> dict:
+def _rejected_by(col: str, files: list[str]) -> dict[str, list[int]]:
+    """{rejecting stage: histogram of `col`} from the rejects' own score columns."""
+    hists: dict[str, Histogram] = {}
+    for b in batches(files, ["stage", col]):
+        if col not in b.schema.names:
+            continue
+        t = pa.Table.from_batches([b])
+        t = t.filter(pc.is_valid(t.column(col)))
+        for stage in pc.unique(t.column("stage")).to_pylist():
+            hists.setdefault(stage, Histogram(SCORE_EDGES)).add(t.filter(pc.equal(t.column("stage"), stage)).column(col))
+    return {stage: h.counts.tolist() for stage, h in hists.items()}
+
+
+def _set_up(spec_entry):
     from mdfs.config import StageSpec
     from mdfs.registry import build_stage
 
     index, raw = spec_entry
-    spec = StageSpec.model_validate(raw)
+    stage = build_stage(StageSpec.model_validate(raw), index)
+    stage.setup()
+    return stage
+
+
+def _rescore(stage, name: str, col: str, files: list[str], stages: list[str], k: int) -> dict:
     sampler = Sampler(k, seed=1)
     for b in batches(files, ["id", "stage", "text"]):
         t = pa.Table.from_batches([b])
@@ -264,11 +290,9 @@ def _rescore(spec_entry, col: str, files: list[str], stages: list[str], k: int) 
     rows = sampler.rows(0)
     hist = Histogram(SCORE_EDGES)
     if rows:
-        stage = build_stage(spec, index)
-        stage.setup()
         scored = stage.process(
             pa.table({"id": [r["id"] for r in rows], "text": [r["text"] for r in rows]}),
-            StageContext(spec.name, "report"),
+            StageContext(name, "report"),
         )
         hist.add(scored.column(col))
     return {"rejected": hist.counts.tolist(), "rejected_sample": len(rows), "rejected_stages": stages}

@@ -96,7 +96,10 @@ def to_html(r: dict) -> str:
     parts.append(_lengths_html(r))
     for col, s in r["scores"].items():
         series = [("kept", s["kept"], svg.KEPT)]
-        if s.get("rejected"):
+        colors = iter(svg.PALETTE[1:])
+        for stage, counts in (s.get("rejected_by") or {}).items():
+            series.append((f"rejected by {stage}", counts, next(colors, svg.THIRD)))
+        if s.get("rejected") and not s.get("rejected_by"):
             series.append(
                 (
                     f"rejected by {', '.join(s['rejected_stages'])} (re-scored sample)",
@@ -105,9 +108,11 @@ def to_html(r: dict) -> str:
                 )
             )
         labels = [f"{e:.2f}" for e in s["edges"]]
+        marker = (s["threshold"], s["edges"], f"threshold {s['threshold']:g}") if s.get("threshold") is not None \
+            else None
         parts.append(
             f"<h2>Score: {escape(col)}</h2>"
-            + svg.histogram(labels, series, f"{col}: kept vs rejected", "score (bin start)")
+            + svg.histogram(labels, series, f"{col}: kept vs rejected", "score (bin start)", marker=marker)
         )
         if s.get("rescore_error"):
             parts.append(
@@ -306,15 +311,19 @@ def to_markdown(r: dict, sample_chars: int = 160) -> str:
     )
     for col, s in r["scores"].items():
         out += ["", f"## Score: {col}", ""]
-        kt = sum(s["kept"]) or 1
-        rej = s.get("rejected") or [0] * len(s["kept"])
-        rt = sum(rej) or 1
+        if s.get("threshold") is not None:
+            out += [f"Threshold: {s['threshold']:g}", ""]
+        columns = [("kept %", s["kept"])]
+        columns += [(f"rejected by {stage} %", c) for stage, c in (s.get("rejected_by") or {}).items()]
+        if s.get("rejected") and not s.get("rejected_by"):
+            columns.append((f"rejected % (sample of {s.get('rejected_sample', 0)})", s["rejected"]))
+        totals = [sum(c) or 1 for _, c in columns]
         out.append(
             _md_table(
-                ["bin", "kept %", f"rejected % (sample of {s.get('rejected_sample', 0)})"],
+                ["bin", *(name for name, _ in columns)],
                 [
-                    [f"{e:.2f}", round(100 * k / kt, 1), round(100 * j / rt, 1)]
-                    for e, k, j in zip(s["edges"], s["kept"], rej)
+                    [f"{e:.2f}", *(round(100 * c[i] / t, 1) for (_, c), t in zip(columns, totals))]
+                    for i, e in enumerate(s["edges"])
                 ],
             )
         )

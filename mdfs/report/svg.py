@@ -63,9 +63,11 @@ def histogram(
     x_title: str,
     width: int = 720,
     height: int = 260,
+    marker: tuple[float, list[float], str] | None = None,
 ) -> str:
     """Grouped columns, one group per bin; each series is drawn as its share (%) of its own total, so
-    a corpus of millions and a sample of thousands compare on one axis."""
+    a corpus of millions and a sample of thousands compare on one axis. `marker` = (value, bin starts,
+    label) draws a vertical line at `value` (a stage's threshold)."""
     left, right, top, bottom = 44, 10, 44, 46
     plot_w, plot_h = width - left - right, height - top - bottom
     shares = []
@@ -106,11 +108,24 @@ def histogram(
                 f'<text x="{gx + group / 2 - 2:.1f}" y="{top + plot_h + 14}" text-anchor="middle" '
                 f'font-size="10">{escape(label)}</text>'
             )
+    if marker is not None:
+        x = left + group * _bin_position(marker[0], marker[1])
+        out.append(
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top - 4}" y2="{top + plot_h}" stroke="#212529" '
+            f'stroke-dasharray="4 3"/><text x="{x + 4:.1f}" y="{top + 8}">{escape(marker[2])}</text>'
+        )
     out.append(
         f'<text x="{left + plot_w / 2:.1f}" y="{height - 8}" text-anchor="middle">{escape(x_title)}</text>'
     )
     out.append("</svg>")
     return "".join(out)
+
+
+def _bin_position(value: float, starts: list[float]) -> float:
+    """Where `value` falls on the axis, in bins (bin i spans starts[i] to the next start)."""
+    i = max(0, sum(1 for s in starts if s <= value) - 1)
+    width = (starts[i + 1] if i + 1 < len(starts) else 2 * starts[i] - starts[i - 1]) - starts[i]
+    return i + min(1.0, (value - starts[i]) / width if width else 0.0)
 
 
 def _clip(text: str, n: int) -> str:
