@@ -264,7 +264,8 @@ def _rejected_by(col: str, files: list[str]) -> dict[str, list[int]]:
         t = pa.Table.from_batches([b])
         t = t.filter(pc.is_valid(t.column(col)))
         for stage in pc.unique(t.column("stage")).to_pylist():
-            hists.setdefault(stage, Histogram(SCORE_EDGES)).add(t.filter(pc.equal(t.column("stage"), stage)).column(col))
+            rows = t.filter(pc.equal(t.column("stage"), stage))
+            hists.setdefault(stage, Histogram(SCORE_EDGES)).add(rows.column(col))
     return {stage: h.counts.tolist() for stage, h in hists.items()}
 
 
