@@ -10,17 +10,17 @@ on the next `WARC/1.x` header after a bad record, so one lie costs one record, n
 from __future__ import annotations
 
 import io
-import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
-import zstandard
 from fastwarc.stream_io import BrotliReader, ChunkedReader, GzipReader
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
 from mdfs import storage
+from mdfs.streams import ERRORS as STREAM_ERRORS
+from mdfs.streams import Decompressed, check_stream
 
 DOC_TYPES = WarcRecordType.response | WarcRecordType.resource | WarcRecordType.conversion
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -55,18 +55,29 @@ class DecodedStream(io.RawIOBase):
 
     A decompression error (truncated gzip/zstd) ends the stream cleanly and is kept in `error`,
     so the complete records before the damage are still parsed; the caller reports the damage.
-    `chunks(raw, compression)` must yield bounded pieces (no decompression bombs in memory).
+    A compressed file is checked first (`check_stream`): a member that fails its checksum is cut off
+    where it starts, because what zlib inflates from a damaged member is garbage that may still parse
+    (a truncated stream is exact up to the cut, so it is read to the cut). Decompression is bounded.
     """
 
-    def __init__(self, path: str, compression: str | None, chunks: Callable[..., Iterator[bytes]]):
-        self.path, self.compression, self._chunks = path, compression, chunks
+    def __init__(self, path: str, compression: str | None):
+        self.path, self.compression = path, compression
         self.error: Exception | None = None
+        damage = check_stream(self._raw(), compression) if compression else None
+        self._limit, self._cut = None, None
+        if damage is not None and not damage.truncated:
+            self._limit = damage.member_start
+            self._cut = ValueError(f"{damage.error} at byte {damage.at}: the damaged member starts at byte "
+                                   f"{damage.member_start}")
         self._open(0)
 
-    def _open(self, skip: int) -> None:
+    def _raw(self):
         fs, p = storage.resolve(self.path)
-        self._it = self._chunks(fs.open_input_stream(p, compression=None), self.compression)
-        self._buf, self._off, self.pos = b"", 0, 0
+        return fs.open_input_stream(p, compression=None)
+
+    def _open(self, skip: int) -> None:
+        self._it = iter(Decompressed(self._raw(), self.compression))
+        self._buf, self._off, self.pos, self._made = b"", 0, 0, 0
         while self.pos < skip:
             chunk = self._next()
             if not chunk:
@@ -84,10 +95,14 @@ class DecodedStream(io.RawIOBase):
         if self.error is not None:
             return b""
         try:
-            return next(self._it, b"")
-        except (OSError, EOFError, zlib.error, ValueError, zstandard.ZstdError) as e:
+            chunk = next(self._it, b"")
+        except STREAM_ERRORS as e:
             self.error = e
             return b""
+        if self._limit is not None and self._made + len(chunk) >= self._limit:
+            chunk, self.error = chunk[: self._limit - self._made], self._cut
+        self._made += len(chunk)
+        return chunk
 
     def readable(self) -> bool:
         return True
@@ -135,30 +150,6 @@ class DecodedStream(io.RawIOBase):
                 return self.pos
             keep = min(len(data), 16)
             carry, base = data[-keep:], base + len(data) - keep
-
-
-def gzip_chunks(raw, chunk_size: int = 1 << 20) -> Iterator[bytes]:
-    """Decompressed pieces of at most `chunk_size` bytes of a (multi-member) gzip stream.
-
-    Bounded output per step, unlike `decompress(chunk)`: 1 MB of gzip can hold a 1 GB page. Raises
-    EOFError after the last complete piece if the stream stops before its end marker."""
-    decoder = None
-    with raw:
-        data = b""
-        while True:
-            if not data:
-                data = raw.read(chunk_size)
-                if not data:
-                    break
-            decoder = decoder or zlib.decompressobj(wbits=31)
-            out = decoder.decompress(data, chunk_size)
-            if out:
-                yield out
-            data = decoder.unconsumed_tail
-            if decoder.eof:
-                data, decoder = decoder.unused_data, None
-    if decoder is not None and not decoder.eof:
-        raise EOFError("compressed stream ends before its end marker (truncated file?)")
 
 
 def domain_of(url: str | None) -> str | None:
@@ -276,9 +267,15 @@ def _record(rec, rel: str, max_bytes: int) -> RawRecord:
         return out
     if http:
         try:
-            out.raw = _http_decode(out.raw, rec.http_headers)
+            out.raw = _http_decode(out.raw, rec.http_headers, max_bytes)
         except (OSError, ValueError) as e:
             out.reason, out.detail = "bad_http_encoding", f"{where}: {e}"
+            return out
+        if len(out.raw) > max_bytes:
+            out.raw = out.raw[:4096]
+            out.reason = "too_large"
+            out.detail = (f"{where}: payload of {length} bytes decodes ({rec.http_headers.get('Content-Encoding')})"
+                          f" to more than {max_bytes} bytes > input.max_doc_mb; decoding stopped there")
             return out
     if not out.raw.strip():
         out.reason, out.detail = "empty_text", f"{where}: empty payload"
@@ -287,9 +284,10 @@ def _record(rec, rel: str, max_bytes: int) -> RawRecord:
     return out
 
 
-def _http_decode(payload: bytes, headers) -> bytes:
+def _http_decode(payload: bytes, headers, max_bytes: int) -> bytes:
     """Undo chunked transfer and gzip/deflate/br content encoding (crawlers other than Common Crawl,
-    which stores decoded payloads, keep them as sent)."""
+    which stores decoded payloads, keep them as sent). Reads at most `max_bytes + 1` decoded bytes:
+    a 200 KB gzip body can inflate to gigabytes."""
     transfer = (headers.get("Transfer-Encoding") or "").lower()
     encoding = (headers.get("Content-Encoding") or "").strip().lower()
     if "chunked" not in transfer and encoding in ("", "identity"):
@@ -303,4 +301,11 @@ def _http_decode(payload: bytes, headers) -> bytes:
         stream = BrotliReader(stream)
     elif encoding not in ("", "identity"):
         raise ValueError(f"unsupported Content-Encoding {encoding!r}")
-    return stream.read()
+    out, size = [], 0
+    while size <= max_bytes:
+        piece = stream.read(min(max_bytes + 1 - size, 1 << 20))
+        if not piece:
+            break
+        out.append(piece)
+        size += len(piece)
+    return b"".join(out)
