@@ -104,10 +104,12 @@ class PieceReader:
             pass
         return b"".join(out)[:SAMPLE_BYTES]
 
-    def _lines(self, piece: Piece, newline: bytes) -> Iterator[Line]:
+    def _lines(self, piece: Piece, newline: bytes, damage: Damage | None) -> Iterator[Line]:
         """The lines of the piece: a byte range of a plain file, or a whole compressed file."""
         if piece.compression:
-            return iter_lines(Decompressed(self._open(piece), piece.compression), self.max_bytes, 0, newline)
+            careful = damage.raw_at if damage else None
+            return iter_lines(Decompressed(self._open(piece), piece.compression, careful_from=careful),
+                              self.max_bytes, 0, newline)
         unit = len(newline)
         # a line belongs to the piece holding its first byte: start on the code unit before the range
         # and skip the line we land in
@@ -119,16 +121,18 @@ class PieceReader:
 
     def _jsonl(self, piece: Piece) -> Iterator[ReadBatch]:
         batch = ReadBatch()
+        damage = check_stream(self._open(piece), piece.compression) if piece.compression else None
         head = self._head(piece)
         encoding, bom = sniff_encoding(head)
+        if encoding is None and damage:  # the sample may be garbage from the damage: read line by line,
+            encoding = "utf-8"           # the damage rule below stops at the first unreadable line
         if encoding is None:
             if piece.start <= 0:  # one reason for the whole file, from its first piece
                 batch.quarantine(piece.rel, "undecodable_file", f"{piece.path}: not JSONL text in UTF-8, UTF-16 "
                                  "(with BOM) or GB18030: the whole file is skipped", head, piece.rel)
                 yield batch
             return
-        damage = check_stream(self._open(piece), piece.compression) if piece.compression else None
-        lines, pos = self._lines(piece, NEWLINES[encoding]), max(piece.start, 0)
+        lines, pos = self._lines(piece, NEWLINES[encoding], damage), max(piece.start, 0)
         while True:
             try:
                 line = next(lines, None)

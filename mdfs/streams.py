@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import zstandard
 
 CHUNK = 1 << 20
+GZIP_FEED = 64 << 10  # compressed bytes per gzip step (output is capped by zlib's max_length anyway)
 ZSTD_FEED = 128  # compressed bytes per zstd step: worst case 4 MB out (RLE blocks), as fast as larger slices
 ERRORS = (OSError, EOFError, zlib.error, ValueError, zstandard.ZstdError)
 
@@ -29,12 +30,15 @@ class Decompressed:
     """Decompressed chunks of a raw (compressed) stream, across gzip members / zstd frames.
 
     `pos` counts the bytes yielded so far; `member_start` is the decompressed offset where the member or
-    frame being decoded began (what came before it passed its checksum). Raises EOFError after the last
-    piece if the stream stops inside a member or frame."""
+    frame being decoded began (what came before it passed its checksum); `raw_at` is the compressed offset
+    of the input fed in the last step. Raises EOFError after the last piece if the stream stops inside a
+    member or frame. A decompressor that fails drops what it inflated in that step, so from `careful_from`
+    (the `raw_at` of a known failure) input is fed one byte at a time, to keep every byte before the error.
+    """
 
-    def __init__(self, raw, compression: str | None, chunk_size: int = CHUNK):
-        self.raw, self.compression, self.chunk_size = raw, compression, chunk_size
-        self.pos = self.member_start = 0
+    def __init__(self, raw, compression: str | None, chunk_size: int = CHUNK, careful_from: int | None = None):
+        self.raw, self.compression, self.chunk_size, self.careful_from = raw, compression, chunk_size, careful_from
+        self.pos = self.member_start = self.raw_at = 0
 
     def __iter__(self) -> Iterator[bytes]:
         steps = {"gzip": self._gzip, "zstd": self._zstd, None: self._plain}[self.compression]
@@ -48,65 +52,57 @@ class Decompressed:
         while chunk := self.raw.read(self.chunk_size):
             yield chunk
 
-    def _gzip(self) -> Iterator[bytes]:
-        decoder, data = None, b""
-        while True:
-            if not data:
-                data = self.raw.read(self.chunk_size)
-                if not data:
-                    break
-            if decoder is None:
-                decoder, self.member_start = zlib.decompressobj(wbits=31), self.pos
-            before = decoder.copy()
-            try:
-                out = decoder.decompress(data, self.chunk_size)
-            except zlib.error:  # zlib drops what this call inflated before the error: replay it bytewise
-                yield from self._replay(before, data)
-                raise
-            yield out
-            data = decoder.unconsumed_tail
-            if decoder.eof:
-                data, decoder = decoder.unused_data, None
-        if decoder is not None and not decoder.eof:
-            raise EOFError("compressed stream ends before its end marker (truncated file?)")
+    def _slices(self, step: int) -> Iterator[tuple[int, bytes]]:
+        """(compressed offset, bytes) of the raw stream in pieces of `step`, single bytes from careful_from."""
+        offset, careful = 0, self.careful_from
+        while chunk := self.raw.read(self.chunk_size):
+            i = 0
+            while i < len(chunk):
+                at = offset + i
+                n = step if careful is None or at + step <= careful else max(careful - at, 1)
+                yield at, chunk[i: i + n]
+                i += n
+            offset += len(chunk)
 
-    def _replay(self, decoder, data: bytes) -> Iterator[bytes]:
-        """What `decoder` inflates from `data` up to the byte where it fails (a CRC mismatch is only seen at
-        a member's end, so without this the last piece of good records before it would be lost)."""
-        out, size = [], 0
-        for i in range(len(data)):
-            try:
-                piece = decoder.decompress(data[i: i + 1])
-            except zlib.error:
-                break
-            out.append(piece)
-            size += len(piece)
-            if size >= self.chunk_size:
-                yield b"".join(out)
-                out, size = [], 0
-        yield b"".join(out)
+    def _gzip(self) -> Iterator[bytes]:
+        decoder = None
+        for at, data in self._slices(GZIP_FEED):
+            while data:
+                if decoder is None:
+                    decoder, self.member_start = zlib.decompressobj(wbits=31), self.pos
+                self.raw_at = at
+                out = decoder.decompress(data, self.chunk_size)
+                yield out
+                while len(out) == self.chunk_size and not decoder.unconsumed_tail and not decoder.eof:
+                    out = decoder.decompress(b"", self.chunk_size)  # output zlib still holds
+                    yield out
+                rest = decoder.unused_data if decoder.eof else decoder.unconsumed_tail
+                at, data = at + len(data) - len(rest), rest
+                if decoder.eof:
+                    decoder = None
+        if decoder is not None:
+            raise EOFError("compressed stream ends before its end marker (truncated file?)")
 
     def _zstd(self) -> Iterator[bytes]:
         decoder, out, size = None, [], 0
         try:
-            while chunk := self.raw.read(self.chunk_size):
-                view = memoryview(chunk)
-                for i in range(0, len(view), ZSTD_FEED):
-                    data = view[i: i + ZSTD_FEED]
-                    while data:
-                        if decoder is None:
-                            decoder = zstandard.ZstdDecompressor().decompressobj()
-                            self.member_start = self.pos + size
-                        piece = decoder.decompress(data)
-                        if piece:
-                            out.append(piece)
-                            size += len(piece)
-                        data = decoder.unused_data if decoder.eof else b""
-                        if decoder.eof:
-                            decoder = None
-                    if size >= self.chunk_size:  # coalesce the small per-block pieces into ~1 MB chunks
-                        yield b"".join(out)
-                        out, size = [], 0
+            for at, data in self._slices(ZSTD_FEED):
+                while data:
+                    if decoder is None:
+                        decoder = zstandard.ZstdDecompressor().decompressobj()
+                        self.member_start = self.pos + size
+                    self.raw_at = at
+                    piece = decoder.decompress(data)
+                    if piece:
+                        out.append(piece)
+                        size += len(piece)
+                    rest = decoder.unused_data if decoder.eof else b""
+                    at, data = at + len(data) - len(rest), rest
+                    if decoder.eof:
+                        decoder = None
+                if size >= self.chunk_size:  # coalesce the small per-block pieces into ~1 MB chunks
+                    yield b"".join(out)
+                    out, size = [], 0
         except ERRORS:
             if out:  # what decoded before the error is still good
                 yield b"".join(out)
@@ -124,6 +120,7 @@ class Damage:
     error: Exception
     at: int  # decompressed offset where decompression failed
     member_start: int  # decompressed offset where the failing member/frame began: nothing before it is suspect
+    raw_at: int  # compressed offset of the step that failed (see Decompressed.careful_from)
 
     @property
     def truncated(self) -> bool:
@@ -138,5 +135,5 @@ def check_stream(raw, compression: str | None) -> Damage | None:
         for _ in stream:
             pass
     except ERRORS as e:
-        return Damage(e, stream.pos, stream.member_start)
+        return Damage(e, stream.pos, stream.member_start, stream.raw_at)
     return None

@@ -46,6 +46,7 @@ class RawRecord:
     http_charset: str | None
     offset: int  # decompressed byte offset of the record header, for error messages
     raw: bytes = b""
+    block_length: int = -1  # the WARC Content-Length (-1: unknown)
     reason: str | None = None  # set: quarantine with this reason
     detail: str = ""
 
@@ -64,7 +65,8 @@ class DecodedStream(io.RawIOBase):
         self.path, self.compression = path, compression
         self.error: Exception | None = None
         damage = check_stream(self._raw(), compression) if compression else None
-        self._limit, self._cut = None, None
+        self._limit, self._cut, self._careful = None, None, damage.raw_at if damage else None
+        self.trusted_until = damage.member_start if damage else None  # decoded bytes vouched for
         if damage is not None and not damage.truncated:
             self._limit = damage.member_start
             self._cut = ValueError(f"{damage.error} at byte {damage.at}: the damaged member starts at byte "
@@ -76,7 +78,7 @@ class DecodedStream(io.RawIOBase):
         return fs.open_input_stream(p, compression=None)
 
     def _open(self, skip: int) -> None:
-        self._it = iter(Decompressed(self._raw(), self.compression))
+        self._it = iter(Decompressed(self._raw(), self.compression, careful_from=self._careful))
         self._buf, self._off, self.pos, self._made = b"", 0, 0, 0
         while self.pos < skip:
             chunk = self._next()
@@ -130,6 +132,31 @@ class DecodedStream(io.RawIOBase):
 
     def tell(self) -> int:
         return self.pos
+
+    def record_end(self, rec: RawRecord) -> int | None:
+        """Where `rec` ends (header, block, blank line), from its header read again; None if unknown."""
+        error, self.error = self.error, None
+        try:
+            self._open(rec.offset)
+            blank = self.read(1 << 16).find(b"\r\n\r\n")
+            return None if blank < 0 or rec.block_length < 0 else rec.offset + blank + 4 + rec.block_length + 4
+        finally:
+            self.error = self.error or error
+
+    def cut_in_header_after(self, rec: RawRecord) -> int | None:
+        """Where `rec` ends, if the stream (which ended with an error) ends inside the header that follows
+        it: that header is then invalid because the file is cut there, not because `rec`'s length lies."""
+        end = self.record_end(rec)
+        if end is None:
+            return None
+        error, self.error = self.error, None
+        try:
+            self._open(end)
+            rest = self.read(1 << 16)
+            cut = self.error is not None and b"\r\n\r\n" not in rest and b"WARC/1."[: len(rest)] == rest[:7]
+            return end if cut else None
+        finally:
+            self.error = self.error or error
 
     def resync(self, after: int) -> int | None:
         """Restart at the first `WARC/1.x` header line starting after byte `after`; its offset, or None."""
@@ -189,7 +216,7 @@ def iter_records(stream: DecodedStream, rel: str, max_bytes: int) -> Iterator[Ra
         try:
             for rec in ArchiveIterator(stream, record_types=DOC_TYPES, parse_http=True):
                 if pending is not None:
-                    yield pending
+                    yield _vouch(stream, pending, rec.stream_pos)
                 pending = _record(rec, rel, max_bytes)
         except (OSError, ValueError) as e:  # FastWARC: "Invalid WARC header" and friends
             failure = e
@@ -199,7 +226,14 @@ def iter_records(stream: DecodedStream, rel: str, max_bytes: int) -> Iterator[Ra
                     # the stream broke inside this record: whatever it looked like, it is cut short
                     pending.detail = f"{pending.detail} (the file is damaged inside this record)"
                     pending.reason = "truncated_record"
-                yield pending
+                end = stream.pos
+                if stream.trusted_until is not None and end > stream.trusted_until:
+                    end = stream.record_end(pending) or end  # the stream may run on into a cut header
+                yield _vouch(stream, pending, end)
+            break
+        end = stream.cut_in_header_after(pending) if pending is not None and stream.error is not None else None
+        if end is not None:
+            yield _vouch(stream, pending, end)  # the file ends inside the next header: damage, not a lie
             break
         if pending is not None:
             pending.reason = "bad_content_length"
@@ -218,9 +252,21 @@ def iter_records(stream: DecodedStream, rel: str, max_bytes: int) -> Iterator[Ra
             break
         base = found
     if stream.error is not None:
-        yield _bad(rel, stream, stream.pos, "corrupt_file",
-                   f"{stream.path}: unreadable after byte {stream.pos} of the decompressed stream: "
-                   f"{stream.error}; the rest of the file is lost")
+        at = stream.pos if stream.trusted_until is None else stream.trusted_until
+        yield _bad(rel, stream, at, "corrupt_file", f"{stream.path}: unreadable after byte {at} of the "
+                   f"decompressed stream: {stream.error}; the rest of the file is lost")
+
+
+def _vouch(stream: DecodedStream, rec: RawRecord, end: int) -> RawRecord:
+    """The record, or a `truncated_record` if its bytes reach into a gzip member or zstd frame that fails:
+    a cut stream and a damaged one look alike from inside (zlib may just run out of input), so nothing
+    decoded from a failing member is vouched for."""
+    if stream.trusted_until is not None and end > stream.trusted_until and rec.reason != "truncated_record":
+        rec.reason = "truncated_record"
+        rec.detail = (f"{stream.path}: record {rec.record_id} ({rec.url}) at byte {rec.offset}: the file is cut "
+                      f"or damaged inside this record (its compressed member starts at byte "
+                      f"{stream.trusted_until} and fails)")
+    return rec
 
 
 def _bad(rel: str, stream: DecodedStream, offset: int, reason: str, detail: str) -> RawRecord:
@@ -239,10 +285,12 @@ def _record(rec, rel: str, max_bytes: int) -> RawRecord:
         date = None
     http = rec.is_http and rec.record_type == WarcRecordType.response
     ctype = rec.http_content_type if http else headers.get("Content-Type")
+    block = headers.get("Content-Length") or ""
     out = RawRecord(
         id=record_id.strip("<>") if record_id else f"{rel}@{offset}", url=url, domain=domain_of(url),
         fetch_date=date, record_id=record_id, content_type=_media_type(ctype),
-        http_charset=rec.http_charset if http else None, offset=offset)
+        http_charset=rec.http_charset if http else None, offset=offset,
+        block_length=int(block) if block.strip().isdigit() else -1)
     where = f"{rel}: record {record_id} ({url})"
     if http and rec.http_headers.status_code != 200:
         out.reason, out.detail = "http_status", f"{where}: {rec.http_headers.status_line}"
