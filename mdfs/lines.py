@@ -93,8 +93,9 @@ def sniff_encoding(head: bytes) -> tuple[str | None, int]:
       CJK text (`looks_chinese`) of which most is in GB2312 (the 7,445 everyday characters): GB18030 accepts
       almost any byte string, and binary junk, Big5 or Latin-1 would otherwise come out as plausible CJK
       mojibake (their byte pairs mostly land outside GB2312). GBK files of Traditional Chinese fail this
-      too and are rejected whole, which is the safe side. A UTF-8 file with a few bad lines stays UTF-8 (those lines are
-      `invalid_utf8`); a GBK file is read as GB18030 (a line that is valid UTF-8 is still taken as UTF-8).
+      too and are rejected whole, which is the safe side. A UTF-8 file with a few bad lines stays UTF-8
+      (those lines are `invalid_utf8`); a GBK file is read as GB18030 (a line that is valid UTF-8 is still
+      taken as UTF-8).
     """
     if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
         return None, 0
@@ -151,6 +152,7 @@ def looks_chinese(text: str) -> bool:
     visible = [c for c in text if not c.isspace()]
     if not visible:
         return True
-    cjk = sum("\u4e00" <= c <= "\u9fff" or "\u3000" <= c <= "\u303f" or "\uff00" <= c <= "\uffef" for c in visible)
+    cjk = sum("\u4e00" <= c <= "\u9fff" or "\u3000" <= c <= "\u303f" or "\uff00" <= c <= "\uffef"
+              for c in visible)
     ascii_ = sum(c.isascii() and c.isprintable() for c in visible)
     return (cjk + ascii_) / len(visible) > 0.9 and cjk > 0

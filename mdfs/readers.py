@@ -2,8 +2,10 @@
 
 Bad records never crash a run and are never dropped silently: each becomes a reject of the
 pseudo-stage `read` with a reason (malformed_json, invalid_utf8, missing_text, empty_text,
-too_large, undecodable, corrupt_file; for WARC/HTML also http_status, not_html, binary_payload,
-truncated_record, bad_content_length, bad_record, bad_http_encoding) and enough of its bytes to look at.
+too_large, undecodable, undecodable_file, corrupt_file; for WARC/HTML also http_status, not_html,
+binary_payload, truncated_record, bad_content_length, bad_record, bad_http_encoding) and enough of its bytes
+to look at. Reading is bounded: no record over `input.max_doc_mb` is ever held whole (`mdfs/lines.py`,
+`mdfs/streams.py`), and nothing decoded from a damaged gzip member or zstd frame is trusted blindly.
 
 Every kind yields the same schema (DOC_SCHEMA). Text inputs fill `text`; web inputs (WARC, WET, HTML
 files) cannot decode their bytes here without guessing, so they leave `text` null and carry the payload
@@ -128,8 +130,8 @@ class PieceReader:
             encoding = "utf-8"           # the damage rule below stops at the first unreadable line
         if encoding is None:
             if piece.start <= 0:  # one reason for the whole file, from its first piece
-                batch.quarantine(piece.rel, "undecodable_file", f"{piece.path}: not JSONL text in UTF-8, UTF-16 "
-                                 "(with BOM) or GB18030: the whole file is skipped", head, piece.rel)
+                batch.quarantine(piece.rel, "undecodable_file", f"{piece.path}: not JSONL text in UTF-8, "
+                                 "UTF-16 (with BOM) or GB18030: the whole file is skipped", head, piece.rel)
                 yield batch
             return
         lines, pos = self._lines(piece, NEWLINES[encoding], damage), max(piece.start, 0)
@@ -164,8 +166,8 @@ class PieceReader:
         cfg = self.cfg
         rid, raw = f"{piece.rel}@{line.offset}", line.data
         if line.too_large(self.max_bytes):
-            batch.quarantine(rid, "too_large", f"{piece.path}: record of {line.size} bytes at byte {line.offset} "
-                             f"> input.max_doc_mb ({cfg.max_doc_mb} MB)", raw, piece.rel)
+            batch.quarantine(rid, "too_large", f"{piece.path}: record of {line.size} bytes at byte "
+                             f"{line.offset} > input.max_doc_mb ({cfg.max_doc_mb} MB)", raw, piece.rel)
             return
         if line.offset == 0 and bom:
             raw = raw[bom:]

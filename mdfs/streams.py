@@ -36,8 +36,10 @@ class Decompressed:
     (the `raw_at` of a known failure) input is fed one byte at a time, to keep every byte before the error.
     """
 
-    def __init__(self, raw, compression: str | None, chunk_size: int = CHUNK, careful_from: int | None = None):
-        self.raw, self.compression, self.chunk_size, self.careful_from = raw, compression, chunk_size, careful_from
+    def __init__(self, raw, compression: str | None, chunk_size: int = CHUNK,
+                 careful_from: int | None = None):
+        self.raw, self.compression, self.chunk_size = raw, compression, chunk_size
+        self.careful_from = careful_from
         self.pos = self.member_start = self.raw_at = 0
 
     def __iter__(self) -> Iterator[bytes]:

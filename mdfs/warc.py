@@ -263,8 +263,8 @@ def _vouch(stream: DecodedStream, rec: RawRecord, end: int) -> RawRecord:
     decoded from a failing member is vouched for."""
     if stream.trusted_until is not None and end > stream.trusted_until and rec.reason != "truncated_record":
         rec.reason = "truncated_record"
-        rec.detail = (f"{stream.path}: record {rec.record_id} ({rec.url}) at byte {rec.offset}: the file is cut "
-                      f"or damaged inside this record (its compressed member starts at byte "
+        rec.detail = (f"{stream.path}: record {rec.record_id} ({rec.url}) at byte {rec.offset}: the file is "
+                      f"cut or damaged inside this record (its compressed member starts at byte "
                       f"{stream.trusted_until} and fails)")
     return rec
 
@@ -322,8 +322,9 @@ def _record(rec, rel: str, max_bytes: int) -> RawRecord:
         if len(out.raw) > max_bytes:
             out.raw = out.raw[:4096]
             out.reason = "too_large"
-            out.detail = (f"{where}: payload of {length} bytes decodes ({rec.http_headers.get('Content-Encoding')})"
-                          f" to more than {max_bytes} bytes > input.max_doc_mb; decoding stopped there")
+            encoding = rec.http_headers.get("Content-Encoding")
+            out.detail = (f"{where}: payload of {length} bytes decodes ({encoding}) to more than {max_bytes} "
+                          "bytes > input.max_doc_mb; decoding stopped there")
             return out
     if not out.raw.strip():
         out.reason, out.detail = "empty_text", f"{where}: empty payload"

@@ -130,8 +130,9 @@ def test_damaged_compressed_jsonl_keeps_what_precedes_the_damage(tmp_path, texts
         last = max([i for i, (a, b) in enumerate(zip(damaged, data)) if a != b] + [len(damaged)])
         last_member = sum(len(b"".join(members[: i + 1])) <= last for i in range(len(members)))
         assert len(docs) <= (last_member + 1) * 5
-    if not any(b["reason"] == "corrupt_file" for b in bad):  # every checksum passed (a cut may fall between
-        assert [(d["id"], d["text"]) for d in docs] == [(r["id"], r["text"]) for r in recs[: len(docs)]]  # members)
+    if not any(b["reason"] == "corrupt_file" for b in bad):  # every checksum passed; a cut may fall between
+        expected = [(r["id"], r["text"]) for r in recs[: len(docs)]]  # members
+        assert [(d["id"], d["text"]) for d in docs] == expected
     if damaged == data:
         assert not bad
 
@@ -146,13 +147,14 @@ def fixed_response(i: int, url: str, body: bytes):
     return rec
 
 
-WARC_MEMBERS = {gz: [warc_bytes([fixed_response(i, url, body)], gz=gz) for i, (url, body) in enumerate(BODIES.items())]
+WARC_MEMBERS = {gz: [warc_bytes([fixed_response(i, url, body)], gz=gz)
+                     for i, (url, body) in enumerate(BODIES.items())]
                 for gz in (False, True)}
 
 
 @DAMAGE
 @given(n=st.integers(min_value=1, max_value=5), gz=st.booleans(), flips=flips, cut=cuts)
-def test_damaged_warc_never_raises_and_accounts_for_every_record_before_the_damage(tmp_path, n, gz, flips, cut):
+def test_damaged_warc_never_raises_and_accounts_for_records_before_the_damage(tmp_path, n, gz, flips, cut):
     members = WARC_MEMBERS[gz][:n]
     data = b"".join(members)
     damaged, first = damage(data, flips, cut)
@@ -170,4 +172,5 @@ def test_damaged_warc_never_raises_and_accounts_for_every_record_before_the_dama
 @FUZZ
 @given(payload=st.binary(max_size=4000), gz=st.booleans())
 def test_warc_reader_never_crashes_on_random_bytes(tmp_path, payload, gz):
-    read_everything(tmp_path, "w.warc.gz" if gz else "w.warc", gzip.compress(payload, mtime=0) if gz else payload)
+    data = gzip.compress(payload, mtime=0) if gz else payload
+    read_everything(tmp_path, "w.warc.gz" if gz else "w.warc", data)

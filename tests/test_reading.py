@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import codecs
 import gzip
-import io
 import json
 import random
 import re
@@ -30,7 +29,8 @@ WORDS = ["杭州", "西湖", "省会", "闻名", "天下", "的", "是", "在", 
 
 def records(n: int, seed: int = 0) -> list[dict]:
     rnd = random.Random(seed)
-    return [{"id": f"r{i}", "text": "".join(rnd.choice(WORDS) for _ in range(rnd.randint(5, 60)))} for i in range(n)]
+    return [{"id": f"r{i}", "text": "".join(rnd.choice(WORDS) for _ in range(rnd.randint(5, 60)))}
+            for i in range(n)]
 
 
 def jsonl(recs: list[dict]) -> bytes:
@@ -253,7 +253,8 @@ def test_damaged_gzip_warc_member_is_cut_where_it_starts(tmp_path):
     path.write_bytes(bytes(data))
     docs, bad = read(path)
     assert [d["url"] for d in docs] == [f"http://a.cn/{i}" for i in range(3)]
-    assert [b["reason"] for b in bad] == ["corrupt_file"] and "damaged member starts at byte" in bad[0]["detail"]
+    assert [b["reason"] for b in bad] == ["corrupt_file"]
+    assert "damaged member starts at byte" in bad[0]["detail"]
 
 
 # -- 4. and 5. BOMs and whole-file encodings ---------------------------------------------------------------
@@ -300,14 +301,16 @@ def test_a_file_in_no_known_encoding_is_one_reject(tmp_path):
     big5 = "".join(json.dumps({"id": i, "text": "臺灣的歷史與文化，繁體中文書寫。"}, ensure_ascii=False) + "\n"
                    for i in range(105)).encode("big5")
     (tmp_path / "big5.jsonl").write_bytes(big5)
-    (tmp_path / "u32.jsonl").write_bytes(codecs.BOM_UTF32_LE + jsonl(records(20)).decode().encode("utf-32-le"))
-    (tmp_path / "latin.jsonl").write_bytes("".join(json.dumps({"id": i, "text": "Café crème, brûlée à la façon"},
-                                                               ensure_ascii=False) + "\n"
-                                                    for i in range(50)).encode("cp1252"))
+    utf32 = codecs.BOM_UTF32_LE + jsonl(records(20)).decode().encode("utf-32-le")
+    (tmp_path / "u32.jsonl").write_bytes(utf32)
+    latin = "".join(json.dumps({"id": i, "text": "Café crème, brûlée à la façon"}, ensure_ascii=False) + "\n"
+                    for i in range(50))
+    (tmp_path / "latin.jsonl").write_bytes(latin.encode("cp1252"))
     docs, bad = read(tmp_path, shard_size_mb=0.002)
     assert docs == []
     assert sorted((b["id"], b["reason"]) for b in bad) == [
-        ("big5.jsonl", "undecodable_file"), ("latin.jsonl", "undecodable_file"), ("u32.jsonl", "undecodable_file")]
+        ("big5.jsonl", "undecodable_file"), ("latin.jsonl", "undecodable_file"),
+        ("u32.jsonl", "undecodable_file")]
     assert all("the whole file is skipped" in b["detail"] for b in bad)
 
 
