@@ -57,8 +57,9 @@ class DecodedStream(io.RawIOBase):
     A decompression error (truncated gzip/zstd) ends the stream cleanly and is kept in `error`,
     so the complete records before the damage are still parsed; the caller reports the damage.
     A compressed file is checked first (`check_stream`): a member that fails its checksum is cut off
-    where it starts, because what zlib inflates from a damaged member is garbage that may still parse
-    (a truncated stream is exact up to the cut, so it is read to the cut). Decompression is bounded.
+    where it starts, because what zlib inflates from a damaged member is garbage that may still parse;
+    one that ends early is read to its end, and `iter_records` decides what of it to vouch for
+    (`trusted_until`, `ran_out`). Decompression is bounded.
     """
 
     def __init__(self, path: str, compression: str | None):
@@ -67,6 +68,7 @@ class DecodedStream(io.RawIOBase):
         damage = check_stream(self._raw(), compression) if compression else None
         self._limit, self._cut, self._careful = None, None, damage.raw_at if damage else None
         self.trusted_until = damage.member_start if damage else None  # decoded bytes vouched for
+        self.ran_out = damage is not None and damage.truncated  # the failing member just ends early
         if damage is not None and not damage.truncated:
             self._limit = damage.member_start
             self._cut = ValueError(f"{damage.error} at byte {damage.at}: the damaged member starts at byte "
@@ -208,15 +210,16 @@ def iter_records(stream: DecodedStream, rel: str, max_bytes: int) -> Iterator[Ra
 
     A record is held back until the next one parses: an invalid header right after it means its
     Content-Length lied (too long or too short), so it is quarantined and parsing resyncs.
+    Records decoded from a gzip member or zstd frame that fails are vouched for only as `_vouch` says.
     """
-    resyncs, base = 0, 0
+    resyncs, base, doubt = 0, 0, False
     while True:
         pending: RawRecord | None = None
         failure: Exception | None = None
         try:
             for rec in ArchiveIterator(stream, record_types=DOC_TYPES, parse_http=True):
                 if pending is not None:
-                    yield _vouch(stream, pending, rec.stream_pos)
+                    yield _vouch(stream, pending, rec.stream_pos, last=False, doubt=doubt)
                 pending = _record(rec, rel, max_bytes)
         except (OSError, ValueError) as e:  # FastWARC: "Invalid WARC header" and friends
             failure = e
@@ -229,12 +232,14 @@ def iter_records(stream: DecodedStream, rel: str, max_bytes: int) -> Iterator[Ra
                 end = stream.pos
                 if stream.trusted_until is not None and end > stream.trusted_until:
                     end = stream.record_end(pending) or end  # the stream may run on into a cut header
-                yield _vouch(stream, pending, end)
+                yield _vouch(stream, pending, end, last=True, doubt=doubt)
             break
         end = stream.cut_in_header_after(pending) if pending is not None and stream.error is not None else None
-        if end is not None:
-            yield _vouch(stream, pending, end)  # the file ends inside the next header: damage, not a lie
+        if end is not None:  # the file ends inside the next header: damage, not a lie; this record is whole
+            yield _vouch(stream, pending, end, last=False, doubt=doubt)
             break
+        doubt = doubt or (stream.trusted_until is not None and (pending.offset if pending else base)
+                          >= stream.trusted_until)  # a broken structure inside the failing member
         if pending is not None:
             pending.reason = "bad_content_length"
             pending.detail = (f"{stream.path}: record {pending.record_id} ({pending.url}) at byte "
@@ -252,16 +257,23 @@ def iter_records(stream: DecodedStream, rel: str, max_bytes: int) -> Iterator[Ra
             break
         base = found
     if stream.error is not None:
-        at = stream.pos if stream.trusted_until is None else stream.trusted_until
+        at = stream.pos if stream.trusted_until is None or stream.ran_out else stream.trusted_until
         yield _bad(rel, stream, at, "corrupt_file", f"{stream.path}: unreadable after byte {at} of the "
                    f"decompressed stream: {stream.error}; the rest of the file is lost")
 
 
-def _vouch(stream: DecodedStream, rec: RawRecord, end: int) -> RawRecord:
-    """The record, or a `truncated_record` if its bytes reach into a gzip member or zstd frame that fails:
-    a cut stream and a damaged one look alike from inside (zlib may just run out of input), so nothing
-    decoded from a failing member is vouched for."""
-    if stream.trusted_until is not None and end > stream.trusted_until and rec.reason != "truncated_record":
+def _vouch(stream: DecodedStream, rec: RawRecord, end: int, last: bool, doubt: bool) -> RawRecord:
+    """The record, or a `truncated_record` if its bytes reach into a gzip member or zstd frame that fails.
+
+    A member that fails its checksum is garbage from an unknown point, so none of it is vouched for. A
+    member that just ends early is usually a cut file (exact up to the cut), but a damaged one may also
+    run out of input: there, records are vouched for only until the structure breaks (`doubt`), and never
+    the last one, where a cut or damage shows. So a cut single-member `.warc.gz` keeps its complete
+    records, and in a Common Crawl file (a member per record) the failing member's record is never a
+    document. Limit: a single-member file both damaged and cut can keep a whole-looking record whose
+    payload carries the damage (without its CRC, nothing tells the two apart)."""
+    inside = stream.trusted_until is not None and end > stream.trusted_until
+    if inside and (not stream.ran_out or last or doubt) and rec.reason != "truncated_record":
         rec.reason = "truncated_record"
         rec.detail = (f"{stream.path}: record {rec.record_id} ({rec.url}) at byte {rec.offset}: the file is "
                       f"cut or damaged inside this record (its compressed member starts at byte "

@@ -338,3 +338,46 @@ def test_binary_parquet_text_column_is_decoded_or_quarantined(tmp_path):
     assert re.search(r"bin.parquet: row 1: binary column 'text' is not UTF-8: 'utf-8' codec can't decode "
                      r"byte 0xff in position 0", bad[0]["detail"])
     assert "'text' is null" in bad[1]["detail"]
+
+
+# -- end to end: a run over all of it conserves every record and names every reason -----------------------
+
+def test_a_run_over_odd_inputs_conserves_every_record(tmp_path, tiny_model):
+    import mdfs
+
+    from .conftest import TINY, make_docs
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    docs = make_docs(40)
+    (folder / "bom.jsonl").write_bytes(codecs.BOM_UTF8 + jsonl(docs[:10]))
+    (folder / "u16.jsonl").write_bytes(codecs.BOM_UTF16_LE + jsonl(docs[10:20]).decode().encode("utf-16-le"))
+    (folder / "gbk.jsonl.gz").write_bytes(gzip.compress(jsonl(docs[20:30]).decode().encode("gbk")))
+    (folder / "odd.jsonl").write_bytes(b'{"text": 1' + b"0" * 5000 + b"}\n" + b"[" * 100_000 + b"\n")
+    (folder / "big5.jsonl").write_bytes("".join(json.dumps({"text": "臺灣的歷史與文化。"}, ensure_ascii=False) + "\n"
+                                                for _ in range(105)).encode("big5"))
+    cut = gzip.compress(jsonl(docs[30:40]), mtime=0)
+    (folder / "cut.jsonl.gz").write_bytes(cut[: len(cut) * 2 // 3])
+    s = mdfs.run(str(TINY), str(folder), str(tmp_path / "out"), engine="serial", progress=False,
+                 overrides=[f"stages.quality.model={tiny_model}"])
+    reasons = s.stages["read"]["reasons"]
+    assert reasons == {"malformed_json": 2, "undecodable_file": 1, "corrupt_file": 1}
+    kept_from_cut = s.docs_in - 30 - 4  # 30 documents read whole, 4 rejects
+    assert 0 < kept_from_cut < 10 and s.docs_in == s.docs_out + s.rejected
+
+
+def test_a_cut_single_member_warc_gz_keeps_its_complete_records(tmp_path):
+    pages = [response(f"http://a.cn/{i}", (PAGE + f"<p>第{i}页</p>" * 50).encode("gbk")) for i in range(10)]
+    plain = warc_bytes(pages, gz=False)
+    data = gzip.compress(plain, mtime=0)  # `gzip file.warc`: one member for the whole file
+    cut = data[: len(data) * 3 // 4]
+    path = tmp_path / "one-member.warc.gz"
+    path.write_bytes(cut)
+    decoded = len(zlib.decompressobj(wbits=31).decompress(cut))
+    starts = [m.start() for m in re.finditer(rb"WARC/1\.1\r\n", plain)] + [len(plain)]
+    whole = sum(end <= decoded for end in starts[1:])
+    docs, bad = read(path)
+    assert 3 <= whole < 10
+    assert [d["url"] for d in docs] == [f"http://a.cn/{i}" for i in range(whole)]
+    assert [b["reason"] for b in bad] == ["truncated_record", "corrupt_file"]
+    assert f"after byte {decoded} of the decompressed stream" in bad[1]["detail"]
