@@ -82,7 +82,7 @@ def _aligned(chunks: Iterable[bytes], unit: int) -> Iterator[bytes]:
 
 
 def sniff_encoding(head: bytes) -> tuple[str | None, int]:
-    """(encoding, BOM length) of a JSONL file from its first bytes; encoding None: not decodable as text.
+    """(encoding, BOM length) of a JSONL file from its first 64 KB (decompressed); None: not text we read.
 
     Decided once per file, because a line-by-line guess turns one UTF-16 file into hundreds of
     pseudo-records and one GBK file into a wall of `invalid_utf8`:
