@@ -26,10 +26,12 @@ class Line:
 
 
 def iter_lines(chunks: Iterable[bytes], cap: int, offset: int = 0, newline: bytes = b"\n",
-               skip_first: bool = False) -> Iterator[Line]:
+               skip_first: bool = False, until: int | None = None) -> Iterator[Line]:
     """Lines of a stream of chunks whose first byte sits at `offset`, each with its newline (the last one
     may lack it). A newline of two bytes (UTF-16) counts only at an even offset, where code units start.
-    `skip_first` drops the partial line a byte range starts inside (it belongs to the range before)."""
+    `skip_first` drops the partial line a byte range starts inside (it belongs to the range before); if
+    no newline comes before `until` (the range's end), no line starts in the range and reading stops, so
+    the pieces of one huge line do not each scan it to its end."""
     unit = len(newline)
     parts: list[bytes] = []
     size, pos, skipping = 0, offset, skip_first
@@ -48,6 +50,8 @@ def iter_lines(chunks: Iterable[bytes], cap: int, offset: int = 0, newline: byte
                     parts.append(piece)
             size += stop - start
             start = stop
+            if skipping and end < 0 and until is not None and pos + size >= until:
+                return
             if end >= 0:
                 if not skipping:
                     yield Line(pos, b"".join(parts), size)

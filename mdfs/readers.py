@@ -119,7 +119,8 @@ class PieceReader:
         fs, p = storage.resolve(piece.path)
         f = fs.open_input_file(p)
         f.seek(first)
-        return iter_lines(Decompressed(f, None), self.max_bytes, first, newline, skip_first=piece.start > 0)
+        return iter_lines(Decompressed(f, None), self.max_bytes, first, newline, skip_first=piece.start > 0,
+                          until=piece.end if piece.end >= 0 else None)
 
     def _jsonl(self, piece: Piece) -> Iterator[ReadBatch]:
         batch = ReadBatch()

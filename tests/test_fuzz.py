@@ -174,3 +174,20 @@ def test_damaged_warc_never_raises_and_accounts_for_records_before_the_damage(tm
 def test_warc_reader_never_crashes_on_random_bytes(tmp_path, payload, gz):
     data = gzip.compress(payload, mtime=0) if gz else payload
     read_everything(tmp_path, "w.warc.gz" if gz else "w.warc", data)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sizes=st.lists(st.integers(min_value=0, max_value=2000), min_size=1, max_size=30),
+       shard=st.integers(min_value=200, max_value=4000), utf16=st.booleans())
+def test_plain_jsonl_cut_into_byte_ranges_reads_every_line_once(tmp_path, sizes, shard, utf16):
+    recs = [{"id": f"r{i}", "text": "字" + "文" * n} for i, n in enumerate(sizes)]
+    lines = [(json.dumps(r, ensure_ascii=False) + "\n").encode("utf-16-le" if utf16 else "utf-8") for r in recs]
+    if utf16:
+        lines[0] = b"\xff\xfe" + lines[0]
+    path = tmp_path / "split.jsonl"
+    path.write_bytes(b"".join(lines))
+    docs, bad = read_pieces(path, shard_size_mb=shard / 2**20, max_doc_mb=4000 / 2**20)
+    assert [d["id"] for d in docs] == [r["id"] for r, line in zip(recs, lines) if len(line) <= 4000]
+    assert [b["id"] for b in bad] == [f"split.jsonl@{sum(map(len, lines[:i]))}"
+                                      for i, line in enumerate(lines) if len(line) > 4000]
+    assert {b["reason"] for b in bad} <= {"too_large"}
