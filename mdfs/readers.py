@@ -2,8 +2,10 @@
 
 Bad records never crash a run and are never dropped silently: each becomes a reject of the
 pseudo-stage `read` with a reason (malformed_json, invalid_utf8, missing_text, empty_text,
-too_large, undecodable, corrupt_file; for WARC/HTML also http_status, not_html, binary_payload,
-truncated_record, bad_content_length, bad_record, bad_http_encoding) and enough of its bytes to look at.
+too_large, undecodable, undecodable_file, corrupt_file; for WARC/HTML also http_status, not_html,
+binary_payload, truncated_record, bad_content_length, bad_record, bad_http_encoding) and enough of its bytes
+to look at. Reading is bounded: no record over `input.max_doc_mb` is ever held whole (`mdfs/lines.py`,
+`mdfs/streams.py`), and nothing decoded from a damaged gzip member or zstd frame is trusted blindly.
 
 Every kind yields the same schema (DOC_SCHEMA). Text inputs fill `text`; web inputs (WARC, WET, HTML
 files) cannot decode their bytes here without guessing, so they leave `text` null and carry the payload
@@ -12,7 +14,6 @@ in the binary column `raw` with its provenance; the collection stage decodes, ex
 
 from __future__ import annotations
 
-import io
 import json
 import zlib
 from collections.abc import Iterator
@@ -20,12 +21,14 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import zstandard
 
 from mdfs import storage
 from mdfs.config import InputConfig
 from mdfs.inputs import Piece
-from mdfs.warc import DecodedStream, RawRecord, gzip_chunks, iter_records, looks_binary
+from mdfs.lines import NEWLINES, SAMPLE_BYTES, Line, iter_lines, looks_chinese, sniff_encoding
+from mdfs.streams import ERRORS as STREAM_ERRORS
+from mdfs.streams import Damage, Decompressed, check_stream
+from mdfs.warc import DecodedStream, RawRecord, iter_records, looks_binary
 
 DOC_SCHEMA = pa.schema([
     ("id", pa.string()), ("text", pa.string()), ("url", pa.string()), ("source", pa.string()),
@@ -86,70 +89,118 @@ class PieceReader:
         yield from reader(piece)
 
     # -- JSONL ---------------------------------------------------------------------------------
-    def _lines(self, piece: Piece) -> tuple[Iterator[bytes], int]:
-        """Lines of the piece and the byte offset of the first one."""
+    def _open(self, piece: Piece):
         fs, p = storage.resolve(piece.path)
+        return fs.open_input_stream(p, compression=None)
+
+    def _head(self, piece: Piece) -> bytes:
+        """The first bytes of the (decompressed) file, to decide its encoding; short if it is damaged."""
+        out, size = [], 0
+        try:
+            for chunk in Decompressed(self._open(piece), piece.compression, chunk_size=SAMPLE_BYTES):
+                out.append(chunk)
+                size += len(chunk)
+                if size >= SAMPLE_BYTES:
+                    break
+        except STREAM_ERRORS:
+            pass
+        return b"".join(out)[:SAMPLE_BYTES]
+
+    def _lines(self, piece: Piece, newline: bytes, damage: Damage | None) -> Iterator[Line]:
+        """The lines of the piece: a byte range of a plain file, or a whole compressed file."""
         if piece.compression:
-            new = (lambda: zlib.decompressobj(wbits=31)) if piece.compression == "gzip" else _zstd_decoder
-            return _split_lines(_decompress(fs.open_input_stream(p, compression=None), new)), 0
-        f = io.BufferedReader(fs.open_input_file(p), 1 << 20)
-        pos = piece.start
-        if pos > 0:  # a line belongs to the piece holding its first byte: skip the one we land in
-            f.seek(pos - 1)
-            pos += len(f.readline()) - 1
-        return _read_lines(f), pos
+            careful = damage.raw_at if damage else None
+            return iter_lines(Decompressed(self._open(piece), piece.compression, careful_from=careful),
+                              self.max_bytes, 0, newline)
+        unit = len(newline)
+        # a line belongs to the piece holding its first byte: start on the code unit before the range
+        # and skip the line we land in
+        first = 0 if piece.start <= 0 else -(-piece.start // unit) * unit - unit
+        fs, p = storage.resolve(piece.path)
+        f = fs.open_input_file(p)
+        f.seek(first)
+        return iter_lines(Decompressed(f, None), self.max_bytes, first, newline, skip_first=piece.start > 0,
+                          until=piece.end if piece.end >= 0 else None)
 
     def _jsonl(self, piece: Piece) -> Iterator[ReadBatch]:
         batch = ReadBatch()
-        lines, pos = self._lines(piece)
-        while piece.end < 0 or pos < piece.end:
-            rid = f"{piece.rel}@{pos}"
+        damage = check_stream(self._open(piece), piece.compression) if piece.compression else None
+        head = self._head(piece)
+        encoding, bom = sniff_encoding(head)
+        if encoding is None and damage:  # the sample may be garbage from the damage: read line by line,
+            encoding = "utf-8"           # the damage rule below stops at the first unreadable line
+        if encoding is None:
+            if piece.start <= 0:  # one reason for the whole file, from its first piece
+                batch.quarantine(piece.rel, "undecodable_file", f"{piece.path}: not JSONL text in UTF-8, "
+                                 "UTF-16 (with BOM) or GB18030: the whole file is skipped", head, piece.rel)
+                yield batch
+            return
+        lines, pos = self._lines(piece, NEWLINES[encoding], damage), max(piece.start, 0)
+        while True:
             try:
-                line = next(lines, b"")
-            except (OSError, EOFError, zlib.error, ValueError, zstandard.ZstdError) as e:
-                batch.quarantine(rid, "corrupt_file", f"{piece.path}: unreadable after byte {pos} of the "
-                                 f"decompressed stream: {e}; the rest of the file is lost", b"", piece.rel)
+                line = next(lines, None)
+            except STREAM_ERRORS as e:
+                batch.quarantine(f"{piece.rel}@{pos}", "corrupt_file", _damage_detail(piece, pos, e, damage),
+                                 b"", piece.rel)
                 break
-            if not line:
+            if line is None or 0 <= piece.end <= line.offset:
                 break
-            pos += len(line)
-            batch.bytes_read += len(line)
-            if line.strip():
-                self._jsonl_record(line, rid, piece, batch)
+            pos = line.offset + line.size
+            batch.bytes_read += line.size
+            if line.data.strip():
+                bad = len(batch.bad)
+                self._jsonl_record(line, encoding, bom, piece, batch)
+                if damage and line.offset >= damage.member_start and len(batch.bad) > bad:
+                    # inside the member that fails its checksum, the first unreadable record is where the
+                    # damage shows: what follows may be well-formed garbage, so it is not read
+                    batch.bad.pop()
+                    batch.quarantine(f"{piece.rel}@{line.offset}", "corrupt_file",
+                                     _damage_detail(piece, line.offset, damage.error, damage), b"", piece.rel)
+                    break
             if len(batch) >= self.batch_docs:
                 yield batch
                 batch = ReadBatch()
         if len(batch):
             yield batch
 
-    def _jsonl_record(self, line: bytes, rid: str, piece: Piece, batch: ReadBatch) -> None:
+    def _jsonl_record(self, line: Line, encoding: str, bom: int, piece: Piece, batch: ReadBatch) -> None:
         cfg = self.cfg
-        if len(line) > self.max_bytes:
-            batch.quarantine(rid, "too_large", f"{piece.path}: record of {len(line)} bytes > input.max_doc_mb",
-                             line, piece.rel)
+        rid, raw = f"{piece.rel}@{line.offset}", line.data
+        if line.too_large(self.max_bytes):
+            batch.quarantine(rid, "too_large", f"{piece.path}: record of {line.size} bytes at byte "
+                             f"{line.offset} > input.max_doc_mb ({cfg.max_doc_mb} MB)", raw, piece.rel)
+            return
+        if line.offset == 0 and bom:
+            raw = raw[bom:]
+        try:
+            text_line = _decode_line(raw, encoding)
+        except UnicodeDecodeError as e:
+            reason = "invalid_utf8" if encoding == "utf-8" else "undecodable"
+            batch.quarantine(rid, reason, f"{piece.path}: {e} (file read as {encoding})", raw, piece.rel)
             return
         try:
-            rec = json.loads(line.decode("utf-8"))
-        except UnicodeDecodeError as e:
-            batch.quarantine(rid, "invalid_utf8", f"{piece.path}: {e}", line, piece.rel)
+            rec = json.loads(text_line)
+        except ValueError as e:  # JSONDecodeError, or an integer over Python's int/str digit limit
+            batch.quarantine(rid, "malformed_json", f"{piece.path}: {e}", text_line, piece.rel)
             return
-        except json.JSONDecodeError as e:
-            batch.quarantine(rid, "malformed_json", f"{piece.path}: {e}", line, piece.rel)
+        except RecursionError:
+            batch.quarantine(rid, "malformed_json", f"{piece.path}: JSON nested deeper than Python's recursion "
+                             "limit", text_line, piece.rel)
             return
         if not isinstance(rec, dict):
             batch.quarantine(rid, "malformed_json", f"{piece.path}: a JSON {type(rec).__name__}, not an object",
-                             line, piece.rel)
+                             text_line, piece.rel)
             return
         text = rec.get(cfg.text_field)
         rid = str(rec[cfg.id_field]) if cfg.id_field and rec.get(cfg.id_field) is not None else rid
         url = rec.get(cfg.url_field) if cfg.url_field else None
-        if (b"\\ud" in line or b"\\uD" in line) and not _encodable(text, rid, url):
+        if ("\\ud" in text_line or "\\uD" in text_line) and not _encodable(text, rid, url):
             batch.quarantine(rid.encode("utf-8", "replace").decode(), "invalid_utf8",
-                             f"{piece.path}: a lone UTF-16 surrogate escape", line, piece.rel)
+                             f"{piece.path}: a lone UTF-16 surrogate escape", text_line, piece.rel)
             return
         if not isinstance(text, str):
             batch.quarantine(rid, "missing_text", f"{piece.path}: field {cfg.text_field!r} missing or not a "
-                             "string", line, piece.rel)
+                             "string", text_line, piece.rel)
         elif not text.strip():
             batch.quarantine(rid, "empty_text", "", "", piece.rel)
         else:
@@ -176,9 +227,19 @@ class PieceReader:
             ids = t.column(cfg.id_field).to_pylist() if cfg.id_field in cols else [None] * len(texts)
             urls = t.column(cfg.url_field).to_pylist() if cfg.url_field in cols else [None] * len(texts)
             for i, (text, id_, url) in enumerate(zip(texts, ids, urls)):
+                id_, url = _as_str(id_), _as_str(url)
                 rid = str(id_) if id_ is not None else f"{piece.rel}#{row + i}"
+                if isinstance(text, bytes):  # a binary column: text only if it is UTF-8
+                    try:
+                        text = text.decode("utf-8")
+                    except UnicodeDecodeError as e:
+                        batch.quarantine(rid, "invalid_utf8", f"{piece.path}: row {row + i}: binary column "
+                                         f"{cfg.text_field!r} is not UTF-8: {e}", text, piece.rel)
+                        continue
                 if not isinstance(text, str):
-                    batch.quarantine(rid, "missing_text", f"{piece.path}: {cfg.text_field!r} is null", "", piece.rel)
+                    what = "null" if text is None else f"a {type(text).__name__}, not text"
+                    batch.quarantine(rid, "missing_text", f"{piece.path}: {cfg.text_field!r} is {what}", "",
+                                     piece.rel)
                 elif not text.strip():
                     batch.quarantine(rid, "empty_text", "", "", piece.rel)
                 elif len(text) * 3 > self.max_bytes and len(text.encode()) > self.max_bytes:
@@ -221,7 +282,7 @@ class PieceReader:
 
     # -- WARC / WET: one document per response, resource or conversion record --------------------
     def _warc(self, piece: Piece) -> Iterator[ReadBatch]:
-        stream = DecodedStream(piece.path, piece.compression, _file_chunks)
+        stream = DecodedStream(piece.path, piece.compression)
         batch, raw_bytes, last = ReadBatch(), 0, 0
         for rec in iter_records(stream, piece.rel, self.max_bytes):
             batch.bytes_read += stream.pos - last
@@ -254,20 +315,6 @@ class PieceReader:
         yield batch
 
 
-def _file_chunks(raw, compression: str | None) -> Iterator[bytes]:
-    if compression == "gzip":
-        return gzip_chunks(raw)
-    if compression == "zstd":
-        return _decompress(raw, _zstd_decoder)
-    return _plain_chunks(raw)
-
-
-def _plain_chunks(raw, chunk_size: int = 1 << 20) -> Iterator[bytes]:
-    with raw:
-        while chunk := raw.read(chunk_size):
-            yield chunk
-
-
 def decode_text(raw: bytes) -> str | None:
     """UTF-8 (with or without BOM), else GB18030 (a superset of GBK and GB2312), else None.
 
@@ -282,13 +329,7 @@ def decode_text(raw: bytes) -> str | None:
         text = raw.decode("gb18030")
     except UnicodeDecodeError:
         return None
-    visible = [c for c in text if not c.isspace()]
-    if not visible:
-        return text
-    cjk = sum("\u4e00" <= c <= "\u9fff" or "\u3000" <= c <= "\u303f" or "\uff00" <= c <= "\uffef" for c in visible)
-    ascii_ = sum(c.isascii() and c.isprintable() for c in visible)
-    return text if (cjk + ascii_) / len(visible) > 0.9 and cjk > 0 else None
-
+    return text if looks_chinese(text) else None
 
 
 def _encodable(*values) -> bool:
@@ -302,42 +343,25 @@ def _encodable(*values) -> bool:
     return True
 
 
-def _zstd_decoder():
-    return zstandard.ZstdDecompressor().decompressobj()
+def _as_str(value):
+    """A binary id or url column's value as text (undecodable bytes replaced: they only name a record)."""
+    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else value
 
 
-def _decompress(raw, new_decoder, chunk_size: int = 1 << 20) -> Iterator[bytes]:
-    """Decompressed chunks of a gzip or zstd stream, across concatenated members/frames.
-
-    Raises EOFError if the stream stops before its end marker, *after* yielding everything that
-    could be decoded, so the complete records of a truncated file are kept.
-    """
-    decoder = None
-    with raw:
-        while chunk := raw.read(chunk_size):
-            while chunk:
-                decoder = decoder or new_decoder()
-                yield decoder.decompress(chunk)
-                chunk = decoder.unused_data if decoder.eof else b""
-                if decoder.eof:
-                    decoder = None
-    if decoder is not None and not decoder.eof:
-        raise EOFError("compressed stream ends before its end marker (truncated file?)")
+def _decode_line(raw: bytes, encoding: str) -> str:
+    """A line in the file's encoding; in a GB18030 file a line that is valid UTF-8 stays UTF-8 (GBK
+    text is practically never valid UTF-8 by chance, while UTF-8 lines pasted into a GBK file happen)."""
+    if encoding == "gb18030":
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    return raw.decode(encoding)
 
 
-def _split_lines(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    carry = b""
-    for chunk in chunks:
-        data = carry + chunk
-        lines = data.split(b"\n")
-        carry = lines.pop()
-        for line in lines:
-            yield line + b"\n"
-    if carry:
-        yield carry
-
-
-def _read_lines(f) -> Iterator[bytes]:
-    with f:
-        while line := f.readline():
-            yield line
+def _damage_detail(piece: Piece, pos: int, error: Exception, damage: Damage | None) -> str:
+    where = f"{piece.path}: unreadable from byte {pos} of the decompressed stream: {error}"
+    if damage is not None and not damage.truncated:
+        where += (f" (decompression fails at byte {damage.at}; the damaged gzip member or zstd frame starts at "
+                  f"byte {damage.member_start}, so records after its first unreadable one are not trusted)")
+    return where + "; the rest of the file is lost"

@@ -10,17 +10,17 @@ on the next `WARC/1.x` header after a bad record, so one lie costs one record, n
 from __future__ import annotations
 
 import io
-import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
-import zstandard
 from fastwarc.stream_io import BrotliReader, ChunkedReader, GzipReader
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
 from mdfs import storage
+from mdfs.streams import ERRORS as STREAM_ERRORS
+from mdfs.streams import Decompressed, check_stream
 
 DOC_TYPES = WarcRecordType.response | WarcRecordType.resource | WarcRecordType.conversion
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -46,6 +46,7 @@ class RawRecord:
     http_charset: str | None
     offset: int  # decompressed byte offset of the record header, for error messages
     raw: bytes = b""
+    block_length: int = -1  # the WARC Content-Length (-1: unknown)
     reason: str | None = None  # set: quarantine with this reason
     detail: str = ""
 
@@ -55,18 +56,32 @@ class DecodedStream(io.RawIOBase):
 
     A decompression error (truncated gzip/zstd) ends the stream cleanly and is kept in `error`,
     so the complete records before the damage are still parsed; the caller reports the damage.
-    `chunks(raw, compression)` must yield bounded pieces (no decompression bombs in memory).
+    A compressed file is checked first (`check_stream`): a member that fails its checksum is cut off
+    where it starts, because what zlib inflates from a damaged member is garbage that may still parse;
+    one that ends early is read to its end, and `iter_records` decides what of it to vouch for
+    (`trusted_until`, `ran_out`). Decompression is bounded.
     """
 
-    def __init__(self, path: str, compression: str | None, chunks: Callable[..., Iterator[bytes]]):
-        self.path, self.compression, self._chunks = path, compression, chunks
+    def __init__(self, path: str, compression: str | None):
+        self.path, self.compression = path, compression
         self.error: Exception | None = None
+        damage = check_stream(self._raw(), compression) if compression else None
+        self._limit, self._cut, self._careful = None, None, damage.raw_at if damage else None
+        self.trusted_until = damage.member_start if damage else None  # decoded bytes vouched for
+        self.ran_out = damage is not None and damage.truncated  # the failing member just ends early
+        if damage is not None and not damage.truncated:
+            self._limit = damage.member_start
+            self._cut = ValueError(f"{damage.error} at byte {damage.at}: the damaged member starts at byte "
+                                   f"{damage.member_start}")
         self._open(0)
 
-    def _open(self, skip: int) -> None:
+    def _raw(self):
         fs, p = storage.resolve(self.path)
-        self._it = self._chunks(fs.open_input_stream(p, compression=None), self.compression)
-        self._buf, self._off, self.pos = b"", 0, 0
+        return fs.open_input_stream(p, compression=None)
+
+    def _open(self, skip: int) -> None:
+        self._it = iter(Decompressed(self._raw(), self.compression, careful_from=self._careful))
+        self._buf, self._off, self.pos, self._made = b"", 0, 0, 0
         while self.pos < skip:
             chunk = self._next()
             if not chunk:
@@ -84,10 +99,14 @@ class DecodedStream(io.RawIOBase):
         if self.error is not None:
             return b""
         try:
-            return next(self._it, b"")
-        except (OSError, EOFError, zlib.error, ValueError, zstandard.ZstdError) as e:
+            chunk = next(self._it, b"")
+        except STREAM_ERRORS as e:
             self.error = e
             return b""
+        if self._limit is not None and self._made + len(chunk) >= self._limit:
+            chunk, self.error = chunk[: self._limit - self._made], self._cut
+        self._made += len(chunk)
+        return chunk
 
     def readable(self) -> bool:
         return True
@@ -116,6 +135,31 @@ class DecodedStream(io.RawIOBase):
     def tell(self) -> int:
         return self.pos
 
+    def record_end(self, rec: RawRecord) -> int | None:
+        """Where `rec` ends (header, block, blank line), from its header read again; None if unknown."""
+        error, self.error = self.error, None
+        try:
+            self._open(rec.offset)
+            blank = self.read(1 << 16).find(b"\r\n\r\n")
+            return None if blank < 0 or rec.block_length < 0 else rec.offset + blank + 4 + rec.block_length + 4
+        finally:
+            self.error = self.error or error
+
+    def cut_in_header_after(self, rec: RawRecord) -> int | None:
+        """Where `rec` ends, if the stream (which ended with an error) ends inside the header that follows
+        it: that header is then invalid because the file is cut there, not because `rec`'s length lies."""
+        end = self.record_end(rec)
+        if end is None:
+            return None
+        error, self.error = self.error, None
+        try:
+            self._open(end)
+            rest = self.read(1 << 16)
+            cut = self.error is not None and b"\r\n\r\n" not in rest and b"WARC/1."[: len(rest)] == rest[:7]
+            return end if cut else None
+        finally:
+            self.error = self.error or error
+
     def resync(self, after: int) -> int | None:
         """Restart at the first `WARC/1.x` header line starting after byte `after`; its offset, or None."""
         error = self.error
@@ -135,30 +179,6 @@ class DecodedStream(io.RawIOBase):
                 return self.pos
             keep = min(len(data), 16)
             carry, base = data[-keep:], base + len(data) - keep
-
-
-def gzip_chunks(raw, chunk_size: int = 1 << 20) -> Iterator[bytes]:
-    """Decompressed pieces of at most `chunk_size` bytes of a (multi-member) gzip stream.
-
-    Bounded output per step, unlike `decompress(chunk)`: 1 MB of gzip can hold a 1 GB page. Raises
-    EOFError after the last complete piece if the stream stops before its end marker."""
-    decoder = None
-    with raw:
-        data = b""
-        while True:
-            if not data:
-                data = raw.read(chunk_size)
-                if not data:
-                    break
-            decoder = decoder or zlib.decompressobj(wbits=31)
-            out = decoder.decompress(data, chunk_size)
-            if out:
-                yield out
-            data = decoder.unconsumed_tail
-            if decoder.eof:
-                data, decoder = decoder.unused_data, None
-    if decoder is not None and not decoder.eof:
-        raise EOFError("compressed stream ends before its end marker (truncated file?)")
 
 
 def domain_of(url: str | None) -> str | None:
@@ -190,15 +210,16 @@ def iter_records(stream: DecodedStream, rel: str, max_bytes: int) -> Iterator[Ra
 
     A record is held back until the next one parses: an invalid header right after it means its
     Content-Length lied (too long or too short), so it is quarantined and parsing resyncs.
+    Records decoded from a gzip member or zstd frame that fails are vouched for only as `_vouch` says.
     """
-    resyncs, base = 0, 0
+    resyncs, base, doubt = 0, 0, False
     while True:
         pending: RawRecord | None = None
         failure: Exception | None = None
         try:
             for rec in ArchiveIterator(stream, record_types=DOC_TYPES, parse_http=True):
                 if pending is not None:
-                    yield pending
+                    yield _vouch(stream, pending, rec.stream_pos, last=False, doubt=doubt)
                 pending = _record(rec, rel, max_bytes)
         except (OSError, ValueError) as e:  # FastWARC: "Invalid WARC header" and friends
             failure = e
@@ -208,8 +229,17 @@ def iter_records(stream: DecodedStream, rel: str, max_bytes: int) -> Iterator[Ra
                     # the stream broke inside this record: whatever it looked like, it is cut short
                     pending.detail = f"{pending.detail} (the file is damaged inside this record)"
                     pending.reason = "truncated_record"
-                yield pending
+                end = stream.pos
+                if stream.trusted_until is not None and end > stream.trusted_until:
+                    end = stream.record_end(pending) or end  # the stream may run on into a cut header
+                yield _vouch(stream, pending, end, last=True, doubt=doubt)
             break
+        end = stream.cut_in_header_after(pending) if pending is not None and stream.error is not None else None
+        if end is not None:  # the file ends inside the next header: damage, not a lie; this record is whole
+            yield _vouch(stream, pending, end, last=False, doubt=doubt)
+            break
+        doubt = doubt or (stream.trusted_until is not None and (pending.offset if pending else base)
+                          >= stream.trusted_until)  # a broken structure inside the failing member
         if pending is not None:
             pending.reason = "bad_content_length"
             pending.detail = (f"{stream.path}: record {pending.record_id} ({pending.url}) at byte "
@@ -227,9 +257,28 @@ def iter_records(stream: DecodedStream, rel: str, max_bytes: int) -> Iterator[Ra
             break
         base = found
     if stream.error is not None:
-        yield _bad(rel, stream, stream.pos, "corrupt_file",
-                   f"{stream.path}: unreadable after byte {stream.pos} of the decompressed stream: "
-                   f"{stream.error}; the rest of the file is lost")
+        at = stream.pos if stream.trusted_until is None or stream.ran_out else stream.trusted_until
+        yield _bad(rel, stream, at, "corrupt_file", f"{stream.path}: unreadable after byte {at} of the "
+                   f"decompressed stream: {stream.error}; the rest of the file is lost")
+
+
+def _vouch(stream: DecodedStream, rec: RawRecord, end: int, last: bool, doubt: bool) -> RawRecord:
+    """The record, or a `truncated_record` if its bytes reach into a gzip member or zstd frame that fails.
+
+    A member that fails its checksum is garbage from an unknown point, so none of it is vouched for. A
+    member that just ends early is usually a cut file (exact up to the cut), but a damaged one may also
+    run out of input: there, records are vouched for only until the structure breaks (`doubt`), and never
+    the last one, where a cut or damage shows. So a cut single-member `.warc.gz` keeps its complete
+    records, and in a Common Crawl file (a member per record) the failing member's record is never a
+    document. Limit: a single-member file both damaged and cut can keep a whole-looking record whose
+    payload carries the damage (without its CRC, nothing tells the two apart)."""
+    inside = stream.trusted_until is not None and end > stream.trusted_until
+    if inside and (not stream.ran_out or last or doubt) and rec.reason != "truncated_record":
+        rec.reason = "truncated_record"
+        rec.detail = (f"{stream.path}: record {rec.record_id} ({rec.url}) at byte {rec.offset}: the file is "
+                      f"cut or damaged inside this record (its compressed member starts at byte "
+                      f"{stream.trusted_until} and fails)")
+    return rec
 
 
 def _bad(rel: str, stream: DecodedStream, offset: int, reason: str, detail: str) -> RawRecord:
@@ -248,10 +297,12 @@ def _record(rec, rel: str, max_bytes: int) -> RawRecord:
         date = None
     http = rec.is_http and rec.record_type == WarcRecordType.response
     ctype = rec.http_content_type if http else headers.get("Content-Type")
+    block = headers.get("Content-Length") or ""
     out = RawRecord(
         id=record_id.strip("<>") if record_id else f"{rel}@{offset}", url=url, domain=domain_of(url),
         fetch_date=date, record_id=record_id, content_type=_media_type(ctype),
-        http_charset=rec.http_charset if http else None, offset=offset)
+        http_charset=rec.http_charset if http else None, offset=offset,
+        block_length=int(block) if block.strip().isdigit() else -1)
     where = f"{rel}: record {record_id} ({url})"
     if http and rec.http_headers.status_code != 200:
         out.reason, out.detail = "http_status", f"{where}: {rec.http_headers.status_line}"
@@ -276,9 +327,16 @@ def _record(rec, rel: str, max_bytes: int) -> RawRecord:
         return out
     if http:
         try:
-            out.raw = _http_decode(out.raw, rec.http_headers)
+            out.raw = _http_decode(out.raw, rec.http_headers, max_bytes)
         except (OSError, ValueError) as e:
             out.reason, out.detail = "bad_http_encoding", f"{where}: {e}"
+            return out
+        if len(out.raw) > max_bytes:
+            out.raw = out.raw[:4096]
+            out.reason = "too_large"
+            encoding = rec.http_headers.get("Content-Encoding")
+            out.detail = (f"{where}: payload of {length} bytes decodes ({encoding}) to more than {max_bytes} "
+                          "bytes > input.max_doc_mb; decoding stopped there")
             return out
     if not out.raw.strip():
         out.reason, out.detail = "empty_text", f"{where}: empty payload"
@@ -287,9 +345,10 @@ def _record(rec, rel: str, max_bytes: int) -> RawRecord:
     return out
 
 
-def _http_decode(payload: bytes, headers) -> bytes:
+def _http_decode(payload: bytes, headers, max_bytes: int) -> bytes:
     """Undo chunked transfer and gzip/deflate/br content encoding (crawlers other than Common Crawl,
-    which stores decoded payloads, keep them as sent)."""
+    which stores decoded payloads, keep them as sent). Reads at most `max_bytes + 1` decoded bytes:
+    a 200 KB gzip body can inflate to gigabytes."""
     transfer = (headers.get("Transfer-Encoding") or "").lower()
     encoding = (headers.get("Content-Encoding") or "").strip().lower()
     if "chunked" not in transfer and encoding in ("", "identity"):
@@ -303,4 +362,11 @@ def _http_decode(payload: bytes, headers) -> bytes:
         stream = BrotliReader(stream)
     elif encoding not in ("", "identity"):
         raise ValueError(f"unsupported Content-Encoding {encoding!r}")
-    return stream.read()
+    out, size = [], 0
+    while size <= max_bytes:
+        piece = stream.read(min(max_bytes + 1 - size, 1 << 20))
+        if not piece:
+            break
+        out.append(piece)
+        size += len(piece)
+    return b"".join(out)
