@@ -36,7 +36,8 @@ def _fs_for_uri(scheme_and_bucket: str) -> pafs.FileSystem:
         region = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION")
         if region:
             kwargs["region"] = region
-        return pafs.S3FileSystem(**kwargs)
+        # delayed open: a small object is one PUT, not a multipart upload (create, part, complete) after a HEAD
+        return pafs.S3FileSystem(allow_delayed_open=True, **kwargs)
     fs, _ = pafs.FileSystem.from_uri(scheme_and_bucket)
     return fs
 
