@@ -33,6 +33,12 @@ class RunLayout:
     def removals(self, stage: str, phase: str, item: int) -> str:
         return join(self.removals_dir(stage), f"{phase}-{item:05d}.parquet")
 
+    def edits_dir(self, stage: str) -> str:
+        return join(self.root, "_work", stage, "edits")
+
+    def edits(self, stage: str, phase: str, item: int) -> str:
+        return join(self.edits_dir(stage), f"{phase}-{item:05d}.parquet")
+
     def shard_marker(self, segment: int, shard: int) -> str:
         """Per-shard stats; written last, so it is also the shard's done marker."""
         return join(self.root, "stats", "shards", f"seg{segment}-part-{shard:05d}.json")
