@@ -81,9 +81,9 @@ def hash64(values: list[str]) -> np.ndarray:
 
 
 def line_keys(lines: pa.Array) -> tuple[pa.Array, pa.Array]:
-    """Normalised line (whitespace removed, digits → 0, lower case: '关注数 6414' and '关注数 6415' are one
+    """Normalised line (whitespace removed, a run of digits → 0, lower case: '关注数 6414' and '关注数 12' are one
     line) and whether it reads as prose-ending. Pure pyarrow kernels."""
-    key = pc.utf8_lower(pc.replace_substring_regex(pc.replace_substring_regex(lines, r"\s+", ""), r"\d", "0"))
+    key = pc.utf8_lower(pc.replace_substring_regex(pc.replace_substring_regex(lines, r"\s+", ""), r"\d+", "0"))
     return key, pc.match_substring_regex(key, PROSE_END)
 
 
@@ -215,8 +215,9 @@ def choose_cuts(occ: pa.Table, template: pa.Table, frequent: pa.Table, keep_isol
     - corpus-frequent lines: always;
     - strong template lines (≥ min_share of the site's pages): unless isolated, i.e. both neighbours (the
       page's previous and next non-blank lines) stay and one of them ends like a sentence: the line sits
-      inside running text ("01" between paragraphs). A label between unique headlines ("新闻", "10图" in a
-      related list) is not isolated in that sense, and goes;
+      inside running text. A label between unique headlines ("新闻", "10图" in a related list) is not
+      isolated in that sense, and goes. A number only needs both neighbours to stay, or running text on
+      one side;
     - other template lines (≥ block_share): only inside a block, i.e. a neighbour is on exactly the same
       pages or both neighbours are template lines — a template of some of the site's pages (list pages,
       a column) repeats as a unit, while a short line many articles share ("谢谢！", "（完）") has
@@ -253,14 +254,18 @@ def choose_cuts(occ: pa.Table, template: pa.Table, frequent: pa.Table, keep_isol
     if keep_isolated and n > 2:
         sentence = np.asarray(pc.or_(occ.column("sentence"), occ.column("prose")).to_numpy(zero_copy_only=False),
                               dtype=bool)
-        free = np.zeros(n, bool)
-        free[1:-1] = ~cand[:-2] & ~cand[2:] & (sentence[:-2] | sentence[2:])
-        # a number ('01' and '326' are one line after normalisation) beside running text is a section number
-        beside = np.zeros(n, bool)
-        beside[1:] |= prev_same[1:] & ~cand[:-1] & sentence[:-1]
-        beside[:-1] |= next_same[:-1] & ~cand[1:] & sentence[1:]
         numeric = np.asarray(occ.column("numeric").to_numpy(zero_copy_only=False), dtype=bool)
-        isolated = strong & ~corpus & ((prev_same & next_same & free) | (numeric & beside))
+        kept_sentence = ~cand & sentence
+        alone = np.zeros(n, bool)  # both neighbours stay
+        alone[1:-1] = prev_same[1:-1] & next_same[1:-1] & ~cand[:-2] & ~cand[2:]
+        in_text = np.zeros(n, bool)  # ...and one of them is running text
+        in_text[1:-1] = alone[1:-1] & (kept_sentence[:-2] | kept_sentence[2:])
+        beside = np.zeros(n, bool)  # a neighbour that stays is running text
+        beside[1:] |= prev_same[1:] & kept_sentence[:-1]
+        beside[:-1] |= next_same[:-1] & kept_sentence[1:]
+        # '01' and '326' are one line after normalisation: a number is a section number when alone or
+        # beside running text, a counter inside a widget
+        isolated = strong & ~corpus & (in_text | (numeric & (alone | beside)))
     cut = cand & ~isolated
     if ctx is not None:
         ctx.count("kept_isolated", int(isolated.sum()))
@@ -336,20 +341,19 @@ class Boilerplate(GlobalStage):
             live = np.asarray(pc.is_null(batch.column(REJECT)).to_numpy(zero_copy_only=False), dtype=bool)
             edits = edits.filter(pa.array(live[rows]))
             rows = rows[live[rows]]
-        res = cut_lines(batch.column("text"), rows, np.asarray(edits.column("line").to_numpy(), dtype=np.int64),
-                        edits.column("kind").to_pylist())
+        lines, kinds = np.asarray(edits.column("line").to_numpy(), dtype=np.int64), edits.column("kind").to_pylist()
+        res = cut_lines(batch.column("text"), rows, lines, kinds)
+        left = np.asarray(pc.utf8_length(pc.replace_substring_regex(pc.fill_null(res.texts, ""), r"\s+", ""))
+                          .to_numpy(zero_copy_only=False), dtype=np.int64)
+        empty = (res.cut_lines > 0) & (left < p.min_chars)
+        tried = res
+        if empty.any():  # a rejected page keeps its whole text (nothing is lost): cut the others only
+            keep = ~empty[rows]
+            res = cut_lines(batch.column("text"), rows[keep], lines[keep], [k for k, x in zip(kinds, keep) if x])
         for kind in (SITE, CORPUS):
             ctx.count(f"cut_lines_{kind}", res.kinds[kind])
             ctx.count(f"cut_chars_{kind}", res.kind_chars[kind])
-        edited = res.cut_lines > 0
-        ctx.count("docs_edited", int(edited.sum()))
-        left = np.asarray(pc.utf8_length(pc.replace_substring_regex(pc.fill_null(res.texts, ""), r"\s+", ""))
-                          .to_numpy(zero_copy_only=False), dtype=np.int64)
-        empty = edited & (left < p.min_chars)
-        text = batch.column("text")
-        if empty.any():  # a rejected page keeps its whole text: nothing is lost
-            res.texts = pc.if_else(pa.array(empty), text.combine_chunks() if isinstance(text, pa.ChunkedArray)
-                                   else text, res.texts)
+        ctx.count("docs_edited", int((res.cut_lines > 0).sum()))
         batch = batch.set_column(batch.column_names.index("text"), "text", res.texts)
         cols = {"cut_lines": pa.array(res.cut_lines, pa.int32()), "cut_chars": pa.array(res.cut_chars, pa.int32())}
         if p.cut_column:
@@ -361,7 +365,7 @@ class Boilerplate(GlobalStage):
         sites = site_names(batch, p.without_domain)
         details = [f"{c} lines ({ch} characters) cut as template of {s or 'no site'}; {n} characters left "
                    f"< min_chars {p.min_chars}" if e else None
-                   for e, c, ch, n, s in zip(empty, res.cut_lines, res.cut_chars, left, sites)]
+                   for e, c, ch, n, s in zip(empty, tried.cut_lines, tried.cut_chars, left, sites)]
         reasons = ["boilerplate_only" if e else None for e in empty]
         batch = reject_where(batch, [(pa.array(empty), "boilerplate_only")])
         return add_details(batch, details, reasons)
