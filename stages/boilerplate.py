@@ -146,20 +146,36 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
+def page_versions(page: np.ndarray, hsh: np.ndarray) -> np.ndarray:
+    """Per line occurrence, a signature of its page's set of lines: exact copies of a page (the same lines,
+    in any order, at two addresses) share it and count as one page."""
+    order = np.lexsort((hsh, page))
+    p, h = page[order], hsh[order]
+    first = np.ones(len(p), bool)
+    first[1:] = (p[1:] != p[:-1]) | (h[1:] != h[:-1])
+    p, h = p[first], h[first]
+    starts = np.flatnonzero(np.concatenate([[True], p[1:] != p[:-1]])) if len(p) else np.zeros(0, np.int64)
+    with np.errstate(over="ignore"):
+        sig = np.add.reduceat(_mix(h.view(np.uint64)), starts) if len(p) else np.zeros(0, np.uint64)
+    return sig.view(np.int64)[np.searchsorted(p[starts], page)] if len(p) else np.zeros(0, np.int64)
+
+
 def line_stats(occ: pa.Table) -> pa.Table:
-    """Per (site, hash): pages it is on (each page once), a signature of that set of pages, prose, and the
-    number of pages of its site. Documents without a site are left out."""
+    """Per (site, hash): pages it is on (each page once, and exact copies of a page as one page: a site
+    whose pages are all the same page has no template), a signature of that set of pages, prose, and the
+    number of (distinct) pages of its site. Documents without a site are left out."""
     occ = occ.filter(pc.not_equal(occ.column("site"), NO_SITE))
-    d = occ.group_by(["site", "hash", "page"]).aggregate([("prose", "any")]) \
-        .rename_columns(["site", "hash", "page", "prose"]).sort_by([("site", "ascending"), ("hash", "ascending")])
-    site_pages = occ.group_by("site").aggregate([("page", "count_distinct")]).rename_columns(["site", "site_pages"])
+    d = occ.group_by(["site", "hash", "version"]).aggregate([("prose", "any")]) \
+        .rename_columns(["site", "hash", "version", "prose"]).sort_by([("site", "ascending"), ("hash", "ascending")])
+    site_pages = occ.group_by("site").aggregate([("version", "count_distinct")]) \
+        .rename_columns(["site", "site_pages"])
     if not d.num_rows:
         return pa.table({"site": pa.array([], pa.int64()), "hash": pa.array([], pa.int64()),
                          "pages": pa.array([], pa.int64()), "sig": pa.array([], pa.int64()),
                          "prose": pa.array([], pa.bool_()), "site_pages": pa.array([], pa.int64())})
     site, hsh = (np.asarray(d.column(c).to_numpy(), dtype=np.int64) for c in ("site", "hash"))
     starts = np.flatnonzero(np.concatenate([[True], (site[1:] != site[:-1]) | (hsh[1:] != hsh[:-1])]))
-    mixed = _mix(np.asarray(d.column("page").to_numpy(), dtype=np.int64))
+    mixed = _mix(np.asarray(d.column("version").to_numpy(), dtype=np.int64))
     with np.errstate(over="ignore"):
         sig = np.add.reduceat(mixed, starts).view(np.int64)
     prose = np.maximum.reduceat(np.asarray(d.column("prose").to_numpy(zero_copy_only=False), dtype=np.int8), starts)
@@ -196,7 +212,7 @@ def site_rule(stats: pa.Table, min_pages: int, min_share: float, block_share: fl
 
 def line_counts(occ: pa.Table) -> pa.Table:
     """Pages per (hash, site): what the corpus rule adds up across partitions."""
-    return occ.group_by(["hash", "site"]).aggregate([("page", "count_distinct")]) \
+    return occ.group_by(["hash", "site"]).aggregate([("version", "count_distinct")]) \
         .rename_columns(["hash", "site", "pages"])
 
 
@@ -287,6 +303,9 @@ class Boilerplate(GlobalStage):
         occ = page_lines(batch, p.without_domain, p.prose_chars)
         page = pc.add(pa.array(np.full(occ.num_rows, work.item << PAGE_SHIFT, np.int64)), occ.column("row"))
         occ = occ.append_column("page", page).drop_columns(["row"])
+        occ = occ.append_column("version", pa.array(page_versions(np.asarray(page.to_numpy(), dtype=np.int64),
+                                                                  np.asarray(occ.column("hash").to_numpy(),
+                                                                             dtype=np.int64)), pa.int64()))
         site = np.asarray(occ.column("site").to_numpy(), dtype=np.int64).view(np.uint64)
         by_page = np.asarray(page.to_numpy(), dtype=np.int64) % self.buckets
         # a site's pages share a partition; pages without a site spread by page (only the corpus rule)
@@ -301,7 +320,7 @@ class Boilerplate(GlobalStage):
     def run_phase(self, phase: str, item: int, work: GlobalWork, ctx: StageContext) -> None:
         p = self.params
         if phase == "count":
-            occ = work.read("lines", item, ["site", "hash", "page", "prose"])
+            occ = work.read("lines", item, ["site", "hash", "version", "prose"])
             if occ is None:
                 return
             template = site_rule(line_stats(occ), p.min_pages, p.min_share, p.block_share, p.copy_prose_lines, ctx)

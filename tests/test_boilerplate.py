@@ -14,7 +14,7 @@ import mdfs
 from mdfs.errors import StageError
 from mdfs.lineedits import cut_lines, split_lines
 from stages.boilerplate import (Boilerplate, choose_cuts, corpus_rule, hash_keys, line_counts, line_keys,
-                                line_stats, site_names, site_rule)
+                                line_stats, page_versions, site_names, site_rule)
 
 from .conftest import CLEAN, read_dir, shared, write_jsonl
 
@@ -76,7 +76,10 @@ def occurrences(pages: dict[int, list[str]], site: int = 7) -> pa.Table:
     """The map's rows for pages of one site: {page id: lines}."""
     rows = [(p, i, line) for p, lines in pages.items() for i, line in enumerate(lines)]
     keys, sentence = line_keys(pa.array([r[2] for r in rows]))
-    return pa.table({"site": pa.array([site] * len(rows), pa.int64()), "hash": pa.array(hash_keys(keys), pa.int64()),
+    hashes = hash_keys(keys)
+    version = page_versions(np.array([r[0] for r in rows], np.int64), hashes)
+    return pa.table({"site": pa.array([site] * len(rows), pa.int64()), "hash": pa.array(hashes, pa.int64()),
+                     "version": pa.array(version, pa.int64()),
                      "page": pa.array([r[0] for r in rows], pa.int64()), "line": pa.array([r[1] for r in rows], pa.int32()),
                      "prose": pa.array([len(r[2]) >= 40 and s for r, s in zip(rows, sentence.to_pylist())]),
                      "sentence": sentence, "numeric": pa.array([r[2].isdigit() for r in rows])})
@@ -115,8 +118,8 @@ def test_isolated_recurring_line_inside_running_text_is_kept():
 def test_a_line_on_few_pages_goes_only_inside_a_block():
     # 10 pages; a list-page template on 2 of them (a block), a sign-off on 2 of them beside article text
     pages = {p: ["导航", f"正文{w(p)}。", "（完）" if p in (1, 2) else f"结语{w(p)}。", "页脚"] for p in range(8)}
-    pages[8] = ["导航", "列表页", "上一页", "下一页", "页脚"]
-    pages[9] = ["导航", "列表页", "上一页", "下一页", "页脚"]
+    pages[8] = ["导航", "列表页", "上一页", "下一页", "条目甲", "页脚"]
+    pages[9] = ["导航", "列表页", "上一页", "下一页", "条目乙", "页脚"]
     cut = cut_of(pages)
     assert cut[8] == cut[9] == ["导航", "列表页", "上一页", "下一页", "页脚"]
     assert "（完）" not in cut[1] + cut[2]
@@ -126,17 +129,29 @@ def test_prose_and_copies_of_one_story_are_kept():
     story = ["本市今天上午举行了一场盛大的文化活动，吸引了来自全国各地的数万名游客前来参观游览。",
              "活动现场人头攒动，各类展台前都排起了长队，许多家长带着孩子一起体验传统手工艺的制作。",
              "短标题", "图：现场", "组委会表示，明年还将继续举办同类活动，并进一步扩大规模，增加更多适合家庭的互动体验项目。"]
-    pages = {p: ["导航"] + (story if p < 3 else [f"别的文章{w(p)}。"]) + ["页脚"] for p in range(6)}
+    pages = {p: ["导航"] + (story if p < 3 else [f"别的文章{w(p)}。"]) + [f"网友{w(p)}的留言", "页脚"]
+             for p in range(6)}
     cut = cut_of(pages)
-    # the same story on pages 0–2 (3 of 6): its short lines stay with it; the template goes
+    # the same story on pages 0–2 (3 of 6, not exact copies: the comments differ): its short lines stay with
+    # it; the template goes
     assert all(c == ["导航", "页脚"] for c in cut.values())
     assert "短标题" in cut_of(pages, copy_prose_lines=0)[0]
+
+
+def test_exact_copies_of_a_page_count_once():
+    # the same page at three addresses is one page: a site of copies has no template
+    same = ["导航", "短标题", "图：现场", "正文一句。", "页脚"]
+    assert all(c == [] for c in cut_of({p: same for p in range(3)}).values())
+    # two copies among other pages: their own lines are on one page, the template on all four
+    pages = {0: same, 1: same, 2: ["导航", "别的正文甲。", "页脚"], 3: ["导航", "别的正文乙。", "页脚"]}
+    assert all(c == ["导航", "页脚"] for c in cut_of(pages).values())
 
 
 def test_corpus_rule_needs_pages_and_sites():
     occ = pa.concat_tables([occurrences({p: ["分享到微博", f"独有{w(s)}{w(p)}"] for p in range(3)}, site=s)
                             for s in range(1, 5)])
-    occ = occ.set_column(2, "page", pa.array(np.arange(occ.num_rows) // 2, pa.int64()))
+    occ = occ.set_column(3, "page", pa.array(np.arange(occ.num_rows) // 2, pa.int64()))
+    occ = occ.set_column(2, "version", occ.column("page"))
     frequent = corpus_rule(line_counts(occ), min_pages=10, min_sites=4)
     assert frequent.num_rows == 1 and frequent.column("pages").to_pylist() == [12]
     assert corpus_rule(line_counts(occ), min_pages=10, min_sites=5).num_rows == 0

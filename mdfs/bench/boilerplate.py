@@ -8,8 +8,9 @@
    `gne_boilerplate_labels.json`: template = outside the article, on ≥ 2 pages of the site.
 2. `web-pages/gne` raw HTML through `collection` → `boilerplate` (`without_domain: directory`): what the
    stage cuts from extracted main text, and whether any cut line lies in a marked article range.
-3. Generated sites (`mdfs.bench.sites`), labelled by construction.
-4. Speed on a bigger generated corpus: MB of text per second per core, the whole run and the stage alone.
+3. The default recipe on the same HTML, without and with the stage after collection.
+4. Generated sites (`mdfs.bench.sites`), labelled by construction.
+5. Speed on a bigger generated corpus: MB of text per second per core, the whole run and the stage alone.
 """
 
 from __future__ import annotations
@@ -166,6 +167,35 @@ def measure_gne_html(tmp: Path, params: dict) -> dict:
             "counters": st["counters"]}
 
 
+def measure_recipe(tmp: Path, params: dict) -> dict:
+    """The default recipe on the gne HTML pages, without and with the stage right after collection: pages
+    kept, and the labelled lines (matched by normalised form) left in the output."""
+    from mdfs.config import read_yaml_mapping
+
+    recipe = read_yaml_mapping(ROOT / "configs" / "zh_web.yaml")
+    base = [st for st in recipe["stages"] if st["name"] != "boilerplate"]
+    pages = {p["html_path"].removeprefix("html/"): p for p in gne_pages()}
+    ranges = json.loads(LABELS.read_text())["pages"]
+    labels = gne_labels(list(pages.values()), ranges)
+    result = {}
+    for name, stages in (("without", base), ("with", base[:1] + [{"name": "boilerplate", "with": {
+            **params, "without_domain": "directory"}}] + base[1:])):
+        s = run(GNE / "html", tmp / f"recipe-{name}", stages)
+        left, kept_labelled = Counter(), 0
+        for f in (tmp / f"recipe-{name}" / "data").glob("*.parquet"):
+            t = pq.read_table(f, columns=["id", "text"])
+            for doc, text in zip(t.column("id").to_pylist(), t.column("text").to_pylist()):
+                page = pages.get(doc)
+                if page and page["id"] in labels:
+                    kept_labelled += 1
+                    of = dict(zip(keys(page["text"].split("\n")), labels[page["id"]]))
+                    left.update(of.get(k, "unmatched") for k in keys(text.split("\n")) if k)
+        result[name] = {"docs_in": s.docs_in, "docs_out": s.docs_out, "labelled_pages_kept": kept_labelled,
+                        "lines_left_in_labelled_pages": dict(left),
+                        "rejected_by": {k: v["reasons"] for k, v in s.stages.items() if v.get("reasons")}}
+    return result
+
+
 def measure_generated(tmp: Path, params: dict, sites: int, pages: int, seed: int = 0) -> dict:
     gen = generate(sites, pages, WIKI, seed)
     write_jsonl(tmp / "gen" / "pages.jsonl", [{"id": p.id, "text": p.text, "url": p.url} for p in gen])
@@ -221,7 +251,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--engine", choices=["serial", "ray"], default="serial")
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--set", action="append", default=[], help="stage parameter, e.g. min_share=0.4")
-    ap.add_argument("--skip", action="append", default=[], choices=["gne", "html", "generated", "speed"])
+    ap.add_argument("--skip", action="append", default=[], choices=["gne", "html", "recipe", "generated", "speed"])
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
     params: dict = {}
@@ -235,6 +265,8 @@ def main(argv: list[str] | None = None) -> dict:
             result["gne_text"] = measure_gne_text(tmp, params)
         if "html" not in args.skip:
             result["gne_html"] = measure_gne_html(tmp, params)
+        if "recipe" not in args.skip:
+            result["recipe"] = measure_recipe(tmp, params)
         if "generated" not in args.skip:
             result["generated"] = measure_generated(tmp, params, args.sites, args.pages)
         if "speed" not in args.skip:
