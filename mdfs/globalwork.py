@@ -21,7 +21,8 @@ from mdfs.layout import RunLayout
 
 REMOVAL_SCHEMA = pa.schema([("shard", pa.int32()), ("row", pa.int64()), ("reason", pa.string()),
                             ("detail", pa.string())])
-EDIT_SCHEMA = pa.schema([("shard", pa.int32()), ("row", pa.int64()), ("line", pa.int32()), ("kind", pa.string())])
+EDIT_SCHEMA = pa.schema([("shard", pa.int32()), ("row", pa.int64()), ("line", pa.int32()),
+                         ("kind", pa.string())])
 
 
 class GlobalWork:

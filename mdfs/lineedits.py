@@ -49,7 +49,8 @@ class CutResult:
     kind_chars: Counter = field(default_factory=Counter)  # kind → characters cut
 
 
-def cut_lines(texts: pa.Array | pa.ChunkedArray, rows: np.ndarray, lines: np.ndarray, kinds: list[str]) -> CutResult:
+def cut_lines(texts: pa.Array | pa.ChunkedArray, rows: np.ndarray, lines: np.ndarray,
+              kinds: list[str]) -> CutResult:
     """Remove line `lines[i]` of document `rows[i]` (the first kind named for a line counts; indexes past a
     document's end are ignored), with pyarrow kernels: split, mask, join. A document without cuts comes
     back byte for byte; a null text stays null."""

@@ -158,10 +158,11 @@ class ShardRunner:
         except MdfsError:
             raise
         except Exception as e:
-            raise StageError(f"apply_edits() raised {type(e).__name__}: {e}\n{traceback.format_exc(limit=-3)}",
-                             stage=spec.name, shard=ctx.shard) from e
+            raise StageError(f"apply_edits() raised {type(e).__name__}: {e}\n"
+                             f"{traceback.format_exc(limit=-3)}", stage=spec.name, shard=ctx.shard) from e
         if out.num_rows != table.num_rows:
-            raise StageError("apply_edits() must return one row per row given", stage=spec.name, shard=ctx.shard)
+            raise StageError("apply_edits() must return one row per row given", stage=spec.name,
+                             shard=ctx.shard)
         add_counter(st["counters"], ctx.counters)
         return out
 

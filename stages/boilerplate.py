@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
-import re
 from typing import Literal
 
 import numpy as np
@@ -47,7 +46,6 @@ NO_SITE = 0  # site hash of documents without a site: only the corpus rule appli
 PAGE_SHIFT = 40  # page id = shard << 40 | row
 PROSE_END = r"[。！？][”’」』）)\"']*$"
 NUMERIC = r"^[0-9\p{P}\p{S}]+$"  # digits and punctuation only: a counter ("326") or a section number ("01")
-_VISIBLE = re.compile(r"\s+")
 
 
 class Params(Strict):
@@ -71,6 +69,16 @@ class Params(Strict):
     cut_column: bool = Field(True, description="keep the cut lines of each page in `<stage>__cut` (audit)")
 
 
+def _np(values, dtype) -> np.ndarray:
+    """An Arrow array (or column) as numpy."""
+    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=dtype)
+
+
+def _share(t: pa.Table) -> pa.Array:
+    """pages / site_pages, per row."""
+    return pc.divide(pc.cast(t.column("pages"), pa.float64()), pc.cast(t.column("site_pages"), pa.float64()))
+
+
 def hash64(values: list[str]) -> np.ndarray:
     """A stable 64-bit hash per string (blake2b) as int64 (Arrow kernels are at home there), never 0 (0 marks
     'no site')."""
@@ -81,8 +89,8 @@ def hash64(values: list[str]) -> np.ndarray:
 
 
 def line_keys(lines: pa.Array) -> tuple[pa.Array, pa.Array]:
-    """Normalised line (whitespace removed, a run of digits → 0, lower case: '关注数 6414' and '关注数 12' are one
-    line) and whether it reads as prose-ending. Pure pyarrow kernels."""
+    """Normalised line (whitespace removed, a run of digits → 0, lower case: '关注数 6414' and '关注数 12'
+    are one line) and whether it reads as prose-ending. Pure pyarrow kernels."""
     key = pc.utf8_lower(pc.replace_substring_regex(pc.replace_substring_regex(lines, r"\s+", ""), r"\d+", "0"))
     return key, pc.match_substring_regex(key, PROSE_END)
 
@@ -134,7 +142,8 @@ def page_lines(batch: pa.Table, without_domain: str, prose_chars: int) -> pa.Tab
     return pa.table({"site": pa.array(site_hash[rows] if len(rows) else np.zeros(0, np.int64), pa.int64()),
                      "hash": pa.array(hash_keys(key.filter(keep)), pa.int64()),
                      "row": pa.array(rows, pa.int64()), "line": pa.array(lines.line[mask], pa.int32()),
-                     "prose": prose.filter(keep), "sentence": ends.filter(keep), "numeric": numeric.filter(keep)})
+                     "prose": prose.filter(keep), "sentence": ends.filter(keep),
+                     "numeric": numeric.filter(keep)})
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
@@ -166,7 +175,8 @@ def line_stats(occ: pa.Table) -> pa.Table:
     number of (distinct) pages of its site. Documents without a site are left out."""
     occ = occ.filter(pc.not_equal(occ.column("site"), NO_SITE))
     d = occ.group_by(["site", "hash", "version"]).aggregate([("prose", "any")]) \
-        .rename_columns(["site", "hash", "version", "prose"]).sort_by([("site", "ascending"), ("hash", "ascending")])
+        .rename_columns(["site", "hash", "version", "prose"]) \
+        .sort_by([("site", "ascending"), ("hash", "ascending")])
     site_pages = occ.group_by("site").aggregate([("version", "count_distinct")]) \
         .rename_columns(["site", "site_pages"])
     if not d.num_rows:
@@ -178,7 +188,7 @@ def line_stats(occ: pa.Table) -> pa.Table:
     mixed = _mix(np.asarray(d.column("version").to_numpy(), dtype=np.int64))
     with np.errstate(over="ignore"):
         sig = np.add.reduceat(mixed, starts).view(np.int64)
-    prose = np.maximum.reduceat(np.asarray(d.column("prose").to_numpy(zero_copy_only=False), dtype=np.int8), starts)
+    prose = np.maximum.reduceat(_np(d.column("prose"), np.int8), starts)
     t = pa.table({"site": site[starts], "hash": hsh[starts], "pages": np.diff(np.append(starts, len(site))),
                   "sig": sig, "prose": prose.astype(bool)})
     return t.join(site_pages, "site").sort_by([("site", "ascending"), ("hash", "ascending")])
@@ -190,15 +200,14 @@ def site_rule(stats: pa.Table, min_pages: int, min_share: float, block_share: fl
     (`strong` when also ≥ min_share), less prose lines and less copies of one story: when
     `copy_prose_lines` recurring prose lines sit on exactly the same set of pages, those pages hold one
     story several times (dedup's business), and every line on exactly that set is kept."""
-    share = pc.divide(pc.cast(stats.column("pages"), pa.float64()), pc.cast(stats.column("site_pages"), pa.float64()))
     low = min(min_share, block_share)
-    t = stats.filter(pc.and_(pc.greater_equal(stats.column("pages"), min_pages), pc.greater_equal(share, low)))
-    t = t.append_column("strong", pc.greater_equal(pc.divide(pc.cast(t.column("pages"), pa.float64()),
-                                                             pc.cast(t.column("site_pages"), pa.float64())), min_share))
+    t = stats.filter(pc.and_(pc.greater_equal(stats.column("pages"), min_pages),
+                             pc.greater_equal(_share(stats), low)))
+    t = t.append_column("strong", pc.greater_equal(_share(t), min_share))
     prose = t.filter(t.column("prose"))
     copies = prose.group_by(["site", "sig"]).aggregate([("hash", "count")])
-    copies = copies.filter(pc.greater_equal(copies.column("hash_count"), copy_prose_lines)) if copy_prose_lines \
-        else copies.slice(0, 0)
+    enough = pc.greater_equal(copies.column("hash_count"), copy_prose_lines)
+    copies = copies.filter(enough) if copy_prose_lines else copies.slice(0, 0)
     mark = copies.select(["site", "sig"]).append_column("copy", pa.array(np.ones(copies.num_rows, bool)))
     t = t.join(mark, ["site", "sig"]).sort_by([("site", "ascending"), ("hash", "ascending")])
     copy = pc.fill_null(t.column("copy"), False)
@@ -220,7 +229,8 @@ def corpus_rule(counts: pa.Table, min_pages: int, min_sites: int) -> pa.Table:
     """Lines on ≥ min_pages pages of ≥ min_sites sites (documents without a site count as one site)."""
     t = counts.group_by("hash").aggregate([("pages", "sum"), ("site", "count_distinct")]) \
         .rename_columns(["hash", "pages", "sites"])
-    keep = pc.and_(pc.greater_equal(t.column("pages"), min_pages), pc.greater_equal(t.column("sites"), min_sites))
+    keep = pc.and_(pc.greater_equal(t.column("pages"), min_pages),
+                   pc.greater_equal(t.column("sites"), min_sites))
     return t.filter(keep).sort_by("hash")
 
 
@@ -247,14 +257,13 @@ def choose_cuts(occ: pa.Table, template: pa.Table, frequent: pa.Table, keep_isol
     flags = occ.select(["site", "hash"]).append_column("i", pa.array(np.arange(n, dtype=np.int64))) \
         .join(marked, ["site", "hash"]).sort_by("i")
     site = np.asarray(flags.column("t").fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
-    strong = site & np.asarray(flags.column("strong").fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+    strong = site & _np(flags.column("strong").fill_null(False), bool)
     sig = np.asarray(flags.column("sig").fill_null(0).to_numpy(), dtype=np.int64)
     page = np.asarray(occ.column("page").to_numpy(), dtype=np.int64)
     prev_same = np.zeros(n, bool)  # the previous line is on the same page
     prev_same[1:] = page[1:] == page[:-1]
     next_same = np.zeros(n, bool)
     next_same[:-1] = prev_same[1:]
-    tmpl = site | corpus
     block = np.zeros(n, bool)  # a neighbour is a template line on exactly the same set of pages...
     both = np.zeros(n, bool)  # ...or both neighbours are template lines
     if n > 1:
@@ -268,8 +277,7 @@ def choose_cuts(occ: pa.Table, template: pa.Table, frequent: pa.Table, keep_isol
     cand = corpus | strong | (weak & (block | both))
     isolated = np.zeros(n, bool)
     if keep_isolated and n > 2:
-        sentence = np.asarray(pc.or_(occ.column("sentence"), occ.column("prose")).to_numpy(zero_copy_only=False),
-                              dtype=bool)
+        sentence = _np(pc.or_(occ.column("sentence"), occ.column("prose")), bool)
         numeric = np.asarray(occ.column("numeric").to_numpy(zero_copy_only=False), dtype=bool)
         kept_sentence = ~cand & sentence
         alone = np.zeros(n, bool)  # both neighbours stay
@@ -323,13 +331,14 @@ class Boilerplate(GlobalStage):
             occ = work.read("lines", item, ["site", "hash", "version", "prose"])
             if occ is None:
                 return
-            template = site_rule(line_stats(occ), p.min_pages, p.min_share, p.block_share, p.copy_prose_lines, ctx)
+            template = site_rule(line_stats(occ), p.min_pages, p.min_share, p.block_share,
+                                 p.copy_prose_lines, ctx)
             ctx.count("sites", len(pc.unique(occ.column("site"))))
             ctx.count("template_lines", template.num_rows)
             work.write("template", item, template)
             if p.corpus_min_pages:
                 counts = line_counts(occ)
-                ids = np.asarray(counts.column("hash").to_numpy(), dtype=np.int64).view(np.uint64) % np.uint64(self.buckets)
+                ids = _np(counts.column("hash"), np.int64).view(np.uint64) % np.uint64(self.buckets)
                 work.write_partitioned("counts", counts, ids.astype(np.int64), self.buckets)
         elif phase == "corpus":
             counts = work.read("counts", item)
@@ -360,7 +369,7 @@ class Boilerplate(GlobalStage):
             live = np.asarray(pc.is_null(batch.column(REJECT)).to_numpy(zero_copy_only=False), dtype=bool)
             edits = edits.filter(pa.array(live[rows]))
             rows = rows[live[rows]]
-        lines, kinds = np.asarray(edits.column("line").to_numpy(), dtype=np.int64), edits.column("kind").to_pylist()
+        lines, kinds = _np(edits.column("line"), np.int64), edits.column("kind").to_pylist()
         res = cut_lines(batch.column("text"), rows, lines, kinds)
         left = np.asarray(pc.utf8_length(pc.replace_substring_regex(pc.fill_null(res.texts, ""), r"\s+", ""))
                           .to_numpy(zero_copy_only=False), dtype=np.int64)
@@ -368,13 +377,15 @@ class Boilerplate(GlobalStage):
         tried = res
         if empty.any():  # a rejected page keeps its whole text (nothing is lost): cut the others only
             keep = ~empty[rows]
-            res = cut_lines(batch.column("text"), rows[keep], lines[keep], [k for k, x in zip(kinds, keep) if x])
+            res = cut_lines(batch.column("text"), rows[keep], lines[keep],
+                            [k for k, x in zip(kinds, keep) if x])
         for kind in (SITE, CORPUS):
             ctx.count(f"cut_lines_{kind}", res.kinds[kind])
             ctx.count(f"cut_chars_{kind}", res.kind_chars[kind])
         ctx.count("docs_edited", int((res.cut_lines > 0).sum()))
         batch = batch.set_column(batch.column_names.index("text"), "text", res.texts)
-        cols = {"cut_lines": pa.array(res.cut_lines, pa.int32()), "cut_chars": pa.array(res.cut_chars, pa.int32())}
+        cols = {"cut_lines": pa.array(res.cut_lines, pa.int32()),
+                "cut_chars": pa.array(res.cut_chars, pa.int32())}
         if p.cut_column:
             cols["cut"] = res.cut_text
         for name, values in cols.items():

@@ -13,8 +13,18 @@ import pytest
 import mdfs
 from mdfs.errors import StageError
 from mdfs.lineedits import cut_lines, split_lines
-from stages.boilerplate import (Boilerplate, choose_cuts, corpus_rule, hash_keys, line_counts, line_keys,
-                                line_stats, page_versions, site_names, site_rule)
+from stages.boilerplate import (
+    Boilerplate,
+    choose_cuts,
+    corpus_rule,
+    hash_keys,
+    line_counts,
+    line_keys,
+    line_stats,
+    page_versions,
+    site_names,
+    site_rule,
+)
 
 from .conftest import CLEAN, read_dir, shared, write_jsonl
 
@@ -24,7 +34,7 @@ FOOT = ["关于我们 | 联系我们 | 广告服务", "Copyright © 2024 示例�
 
 def page(site: str, i: int, body: list[str]) -> dict:
     """A page of `site`: navigation, a share widget with a counter, the body, a footer."""
-    lines = NAV + [f"当前位置：首页 > 新闻 > 正文", body[0], "分享到：", "微信", f"评论 {i * 37 % 1000}"] + body[1:] + FOOT
+    lines = NAV + ["当前位置：首页 > 新闻 > 正文", body[0], "分享到：", "微信", f"评论 {i * 37 % 1000}"] + body[1:] + FOOT
     return {"id": f"{site}-{i:02d}", "text": "\n".join(lines), "url": f"https://{site}/a/{i}.html"}
 
 
