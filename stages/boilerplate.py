@@ -4,7 +4,8 @@ One page cannot tell its template from its article; the site's other pages can. 
 dedup, but per site: a line is template when it recurs on at least `min_pages` pages AND `min_share` of its
 site's pages (a site is the `domain` column, else the host of `url`, else see `without_domain`), or on very
 many pages of many sites corpus-wide. Each line counts once per page, so a line an article repeats
-("是的。" in an interview) is not made frequent by that article. Three guards keep article text that a
+("是的。" in an interview) is not made frequent by that article, and exact copies of a page count as one
+page (a site whose pages are all the same page has no template). Three guards keep article text that a
 site happens to repeat (the same story at two addresses, section numbers, a short answer):
 
 - prose: a line of at least `prose_chars` characters ending a sentence (。！？) is article text, never
@@ -12,11 +13,13 @@ site happens to repeat (the same story at two addresses, section numbers, a shor
 - copies: when several recurring prose lines sit on exactly the same pages, those pages are copies of one
   story, and every line on exactly those pages stays (removing copies is dedup's job);
 - isolated: a recurring line whose previous and next lines both stay, one of them ending a sentence, sits
-  inside running text ("01", "3" between paragraphs), and stays.
+  inside running text, and stays; a number ("01", "3": a section heading or a counter) needs only both
+  neighbours to stay, or running text beside it.
 
 Lines on fewer than `min_share` but at least `block_share` of a site's pages (the template of one kind of
-page: list pages, a column) are cut only inside a block: a neighbour on exactly the same pages, or template
-lines on both sides. A short line many articles share ("谢谢！", "（完）") has article text beside it.
+page: list pages, a column) are cut only inside a block: a neighbour on exactly the same pages, or strong
+template lines on both sides. A short line many articles share ("谢谢！", "（完）") has article text
+beside it.
 
 Runs as a global stage: map (line hashes per page, partitioned by site) → `count` (pages per site and per
 line, the site rule) → `corpus` (pages and sites per line, the corpus rule) → `edits` (which occurrences
@@ -245,8 +248,8 @@ def choose_cuts(occ: pa.Table, template: pa.Table, frequent: pa.Table, keep_isol
       isolated in that sense, and goes. A number only needs both neighbours to stay, or running text on
       one side;
     - other template lines (≥ block_share): only inside a block, i.e. a neighbour is on exactly the same
-      pages or both neighbours are template lines — a template of some of the site's pages (list pages,
-      a column) repeats as a unit, while a short line many articles share ("谢谢！", "（完）") has
+      pages or both neighbours are strong template lines — a template of some of the site's pages (list
+      pages, a column) repeats as a unit, while a short line many articles share ("谢谢！", "（完）") has
       article text on at least one side."""
     occ = occ.sort_by([("page", "ascending"), ("line", "ascending")])
     n = occ.num_rows
