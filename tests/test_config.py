@@ -17,7 +17,7 @@ def write(tmp_path, text):
 def test_bundled_configs_validate():
     for name in ("zh_web.yaml", "demo.yaml", "tiny.yaml"):
         cfg = load_config(ROOT / "configs" / name)
-        assert [s.name for s in cfg.stages if s.name != "boilerplate"][:2] == ["collection", "coarse"]
+        assert [s.name for s in cfg.stages][:2] == ["collection", "coarse"]
         check_plan(cfg)
     assert DEFAULT_CONFIG.name == "zh_web.yaml"
 

@@ -8,7 +8,7 @@
    `gne_boilerplate_labels.json`: template = outside the article, on ≥ 2 pages of the site.
 2. `web-pages/gne` raw HTML through `collection` → `boilerplate` (`without_domain: directory`): what the
    stage cuts from extracted main text, and whether any cut line lies in a marked article range.
-3. The default recipe on the same HTML, without and with the stage after collection.
+3. The default recipe on the same HTML, without the stage, with it after collection, with it after quality.
 4. Generated sites (`mdfs.bench.sites`), labelled by construction.
 5. Speed on a bigger generated corpus: MB of text per second per core, the whole run and the stage alone.
 """
@@ -168,8 +168,8 @@ def measure_gne_html(tmp: Path, params: dict) -> dict:
 
 
 def measure_recipe(tmp: Path, params: dict) -> dict:
-    """The default recipe on the gne HTML pages, without and with the stage right after collection: pages
-    kept, and the labelled lines (matched by normalised form) left in the output."""
+    """The default recipe on the gne HTML pages, without the stage, with it right after collection and with it
+    right after quality: pages kept, and the labelled lines (matched by normalised form) left in the output."""
     from mdfs.config import read_yaml_mapping
 
     recipe = read_yaml_mapping(ROOT / "configs" / "zh_web.yaml")
@@ -178,8 +178,10 @@ def measure_recipe(tmp: Path, params: dict) -> dict:
     ranges = json.loads(LABELS.read_text())["pages"]
     labels = gne_labels(list(pages.values()), ranges)
     result = {}
-    for name, stages in (("without", base), ("with", base[:1] + [{"name": "boilerplate", "with": {
-            **params, "without_domain": "directory"}}] + base[1:])):
+    stage = {"name": "boilerplate", "with": {**params, "without_domain": "directory"}}
+    after = {n: [st["name"] for st in base].index(n) + 1 for n in ("collection", "quality")}
+    variants = [("without", base)] + [(f"after_{n}", base[:i] + [stage] + base[i:]) for n, i in after.items()]
+    for name, stages in variants:
         s = run(GNE / "html", tmp / f"recipe-{name}", stages)
         left, kept_labelled = Counter(), 0
         for f in (tmp / f"recipe-{name}" / "data").glob("*.parquet"):
