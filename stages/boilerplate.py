@@ -244,7 +244,7 @@ def choose_cuts(occ: pa.Table, template: pa.Table, frequent: pa.Table, keep_isol
     - corpus-frequent lines: always;
     - strong template lines (≥ min_share of the site's pages): unless isolated, i.e. both neighbours (the
       page's previous and next non-blank lines) stay and one of them ends like a sentence: the line sits
-      inside running text. A label between unique headlines ("新闻", "10图" in a related list) is not
+      inside running text. A label between unique headlines ("新闻", a picture count in a list) is not
       isolated in that sense, and goes. A number only needs both neighbours to stay, or running text on
       one side;
     - other template lines (≥ block_share): only inside a block, i.e. a neighbour is on exactly the same
