@@ -1,5 +1,9 @@
 """What one work item of a global stage reads and writes.
 
+Besides removals (whole rows), an item may write edits: lines to cut out of a row, `shard`, `row`, `line`
+(index in `text.split("\n")`) and `kind`. The next segment hands each shard's edits to the stage's
+`apply_edits()`, which the default leaves alone (see `mdfs.lineedits` for the line-cutting helper).
+
 Outputs are named and partitioned: `_work/<stage>/<output>/bucket-<partition>/part-<item>.parquet`, one
 file per writer, so items never write the same file and a partition is read by listing its folder. Every
 file written is recorded, and goes into the item's done marker: a resumed run trusts an item only when
@@ -17,6 +21,8 @@ from mdfs.layout import RunLayout
 
 REMOVAL_SCHEMA = pa.schema([("shard", pa.int32()), ("row", pa.int64()), ("reason", pa.string()),
                             ("detail", pa.string())])
+EDIT_SCHEMA = pa.schema([("shard", pa.int32()), ("row", pa.int64()), ("line", pa.int32()),
+                         ("kind", pa.string())])
 
 
 class GlobalWork:
@@ -28,6 +34,8 @@ class GlobalWork:
         self.shards = shards  # number of shards (known in phases; None in the map)
         self.files: list[dict] = []
         self._removals: list[pa.Table] = []
+        self._edits: list[pa.Table] = []
+        self.edited = 0  # edit rows written by close()
 
     # -- writing -------------------------------------------------------------------------------------
     def write(self, output: str, partition: int, table: pa.Table) -> None:
@@ -53,8 +61,18 @@ class GlobalWork:
         """Rows to remove from the shards: `shard`, `row`, `reason`, `detail`."""
         self._removals.append(table.select(REMOVAL_SCHEMA.names).cast(REMOVAL_SCHEMA))
 
+    def write_edits(self, table: pa.Table) -> None:
+        """Lines to cut from rows that stay: `shard`, `row`, `line` (index in the text's lines), `kind`
+        (what the cut is counted as)."""
+        self._edits.append(table.select(EDIT_SCHEMA.names).cast(EDIT_SCHEMA))
+
     def close(self) -> int:
-        """Write the removals gathered by this item; returns how many."""
+        """Write the removals and edits gathered by this item; returns how many removals."""
+        if self._edits:
+            edits = pa.concat_tables(self._edits)
+            path = self.layout.edits(self.stage, self.phase, self.item)
+            self.files.append({**storage.write_parquet(path, edits, self.compression), "kind": "global"})
+            self.edited = edits.num_rows
         if not self._removals:
             return 0
         table = pa.concat_tables(self._removals)

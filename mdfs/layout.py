@@ -43,6 +43,12 @@ class RunLayout:
     def removals(self, stage: str, phase: str, item: int) -> str:
         return join(self.removals_dir(stage), f"{phase}-{item:05d}.parquet")
 
+    def edits_dir(self, stage: str) -> str:
+        return join(self.root, "_work", stage, "edits")
+
+    def edits(self, stage: str, phase: str, item: int) -> str:
+        return join(self.edits_dir(stage), f"{phase}-{item:05d}.parquet")
+
     def breadcrumb(self, shard: int) -> str:
         """The stage and documents a worker is processing in a shard (see mdfs.breadcrumb)."""
         return join(self.root, "_work", "progress", f"part-{shard:05d}.json")

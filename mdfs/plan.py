@@ -76,7 +76,7 @@ def describe(cfg: RunConfig) -> str:
     for seg in check_plan(cfg):
         lines.append(f"segment {seg.index}:")
         if seg.removes:
-            lines.append(f"  - {seg.removes[1].name}: remove resolved documents")
+            lines.append(f"  - {seg.removes[1].name}: remove (or edit) the documents its phases resolved")
         for index, spec in seg.stages:
             stage = build_stage(spec, index)
             params = stage.params.model_dump(mode="json")

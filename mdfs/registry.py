@@ -16,6 +16,7 @@ BUILTIN_STAGES = {
     "coarse": "stages.coarse:CoarseFilter",
     "quality": "stages.quality:QualityFilter",
     "dedup": "stages.dedup:Dedup",
+    "boilerplate": "stages.boilerplate:Boilerplate",
     "fine": "stages.fine:FineFilter",
 }
 

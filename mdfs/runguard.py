@@ -144,6 +144,7 @@ def invalidate_phase_item(layout: RunLayout, stage: str, phase: str, item: int) 
     for f in files:
         storage.delete_file(layout.resolve(f["path"]))
     storage.delete_file(layout.removals(stage, phase, item))
+    storage.delete_file(layout.edits(stage, phase, item))
     storage.delete_file(marker)
 
 

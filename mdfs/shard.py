@@ -19,7 +19,7 @@ from mdfs import breadcrumb, storage
 from mdfs.config import RunConfig
 from mdfs.errors import MdfsError, StageError
 from mdfs.fingerprint import piece_digest
-from mdfs.globalwork import REMOVAL_SCHEMA, GlobalWork
+from mdfs.globalwork import EDIT_SCHEMA, REMOVAL_SCHEMA, GlobalWork
 from mdfs.inputs import Shard
 from mdfs.layout import RunLayout
 from mdfs.plan import Segment, build_segments
@@ -144,6 +144,7 @@ class ShardRunner:
             reasons[row], details[row] = reason, detail
         table = table.append_column(REJECT, pa.array(reasons, pa.string()))
         table = table.append_column(REJECT_DETAIL, pa.array(details, pa.string()))
+        table = self._edit(index, spec, shard.index, table, st)
         kept, rejected = self._split(spec.name, table, st)
         yield kept, name, rejected
 
@@ -171,12 +172,25 @@ class ShardRunner:
                              shard=shard.name) from e
 
     def _removals_for(self, stage: str, shard: int) -> pa.Table:
-        files = [f for f in storage.list_files(self.layout.removals_dir(stage)) if f.endswith(".parquet")]
-        if not files:
-            return REMOVAL_SCHEMA.empty_table()
-        fs, _ = storage.resolve(files[0])
-        ds = pads.dataset([storage.resolve(p)[1] for p in files], filesystem=fs, format="parquet")
-        return ds.to_table(columns=["row", "reason", "detail"], filter=pc.field("shard") == shard)
+        return _shard_rows(self.layout.removals_dir(stage), shard, REMOVAL_SCHEMA)
+
+    def _edit(self, index: int, spec, shard: int, table: pa.Table, st: dict) -> pa.Table:
+        """Hand the shard's edits (lines to cut) to the global stage; its counters join the stage's."""
+        g: GlobalStage = self._stage(index, spec).stage
+        edits = _shard_rows(self.layout.edits_dir(spec.name), shard, EDIT_SCHEMA)
+        ctx = StageContext(spec.name, f"part-{shard:05d}")
+        try:
+            out = g.apply_edits(table, edits, ctx)
+        except MdfsError:
+            raise
+        except Exception as e:
+            raise StageError(f"apply_edits() raised {type(e).__name__}: {e}\n"
+                             f"{traceback.format_exc(limit=-3)}", stage=spec.name, shard=ctx.shard) from e
+        if out.num_rows != table.num_rows:
+            raise StageError("apply_edits() must return one row per row given", stage=spec.name,
+                             shard=ctx.shard)
+        add_counter(st["counters"], ctx.counters)
+        return out
 
     def _global(self, name: str) -> tuple[GlobalStage, int]:
         """The global stage called `name`, set up in this worker, and the segment it reads."""
@@ -316,8 +330,18 @@ class ShardRunner:
         except Exception as e:
             raise StageError(f"phase {phase} item {item} raised {type(e).__name__}: {e}\n"
                              f"{traceback.format_exc(limit=-3)}", stage=stage_name, shard=ctx.shard) from e
-        result = {"stage": stage_name, "phase": phase, "item": item, "removed": removed,
+        result = {"stage": stage_name, "phase": phase, "item": item, "removed": removed, "edits": work.edited,
                   "files": self._relative(work.files),
                   "counters": dict(ctx.counters), "notes": ctx.notes, "seconds": time.perf_counter() - started}
         storage.write_json(self.layout.phase_marker(stage_name, phase, item), result)
         return result
+
+
+def _shard_rows(folder: str, shard: int, schema: pa.Schema) -> pa.Table:
+    """The rows of every Parquet file in `folder` (removals or edits) that concern `shard`, in file order."""
+    files = [f for f in storage.list_files(folder) if f.endswith(".parquet")]
+    if not files:
+        return schema.empty_table().drop_columns(["shard"])
+    fs, _ = storage.resolve(files[0])
+    ds = pads.dataset([storage.resolve(p)[1] for p in files], filesystem=fs, format="parquet")
+    return ds.to_table(columns=[n for n in schema.names if n != "shard"], filter=pc.field("shard") == shard)

@@ -13,6 +13,11 @@ size of one item's partition. The last phases write removals, which the next seg
 shard. The simple form needs only two methods: `keys()` maps each shard's batch to small key rows (with
 a `__bucket` column, written partitioned by bucket) and `resolve()` reduces one bucket at a time to the
 rows to remove. Multi-phase stages (MinHash LSH) override `map_shard()`, `phases()` and `run_phase()`.
+
+A global stage may also edit rows instead of removing them (cross-page boilerplate cuts lines): its phases
+write edits (`work.write_edits`: shard, row, line, kind), and at the top of the next segment the framework
+passes each shard's documents with their edits to `apply_edits()`, which returns the edited batch and may
+mark rows in `__reject` like any filter (e.g. nothing left after the cuts).
 """
 
 from __future__ import annotations
@@ -172,6 +177,13 @@ class GlobalStage:
         keys = work.read("keys", item)
         if keys is not None and keys.num_rows:
             work.write_removals(self.resolve(keys, ctx))
+
+    def apply_edits(self, batch: pa.Table, edits: pa.Table, ctx: StageContext) -> pa.Table:
+        """Apply this shard's edits (`row`, `line`, `kind`; `row` indexes `batch`) at the top of the next
+        segment. `batch` holds every row the stage saw, with `__reject` set on the rows its removals take;
+        the result must keep the rows in order and may mark more (an earlier reason wins). Called on every
+        shard, edits or not, so a stage that edits gives every shard the same columns. Default: no edits."""
+        return batch
 
     # -- the two-method form -----------------------------------------------------------------------
     def keys(self, batch: pa.Table, ctx: StageContext) -> pa.Table:

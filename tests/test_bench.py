@@ -26,7 +26,7 @@ def test_bench_command_end_to_end(tmp_path):
     for key in ("wall_seconds", "cpu_seconds", "peak_rss_mb", "output_disk_mb", "mb_per_s_per_core",
                 "mb_per_cpu_second", "text_mb"):
         assert p[key] > 0, key
-    assert list(p["stages"]) == ["read", "collection", "coarse", "quality", "dedup", "fine"]
+    assert list(p["stages"]) == ["read", "collection", "coarse", "quality", "boilerplate", "dedup", "fine"]
     for name in ("collection", "coarse", "quality", "dedup", "fine"):
         assert p["stages"][name]["seconds"] > 0 and p["stages"][name]["mb_per_s_per_core"] > 0, name
     assert "| dedup |" in md.read_text(encoding="utf-8")
