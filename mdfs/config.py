@@ -32,6 +32,9 @@ class InputConfig(Strict):
     url_field: str | None = "url"
     shard_size_mb: float = Field(64.0, gt=0)
     max_doc_mb: float = Field(16.0, gt=0)
+    metadata: Literal["keep", "drop"] | list[str] = Field(
+        "keep", description="input fields not consumed by mdfs: keep all, drop all, or keep the ones listed")
+    metadata_prefix: str = Field("", description="prefix of the columns that carry input fields")
     limit: int | None = Field(None, ge=1, description="read only about this many documents, from shards spread "
                               "over the input (a quick look at a recipe: --limit)")
 

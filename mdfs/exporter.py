@@ -28,6 +28,7 @@ import zstandard
 
 from mdfs import storage
 from mdfs.errors import InputError, OutputError
+from mdfs.metadata import concat, conform, unified_schema
 
 log = logging.getLogger(__name__)
 FORMATS = {"parquet": ".parquet", "jsonl": ".jsonl", "jsonl.zst": ".jsonl.zst"}
@@ -40,10 +41,14 @@ def export(source: str, output: str, *, fmt: str = "parquet", columns: list[str]
     if fmt not in FORMATS:
         raise OutputError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
     parts = _parts(source)
-    schema = pq.read_schema(storage.resolve(parts[0])[1], filesystem=storage.resolve(parts[0])[0])
+    # parts may differ in input columns (metadata present in some shards only) or in a JSON field's type
+    schema, clash = unified_schema([pq.read_schema(storage.resolve(p)[1], filesystem=storage.resolve(p)[0])
+                                    for p in parts])
     missing = [c for c in columns or [] if c not in schema.names]
     if missing:
         raise InputError(f"{source}: no column {', '.join(missing)} (columns: {', '.join(schema.names)})")
+    if columns:
+        schema = pa.schema([schema.field(c) for c in columns])
     if not storage.is_empty_dir(output):
         raise OutputError(f"{output} is not empty: export writes into a new or empty folder")
     target = int(target_mb * 1024 * 1024)
@@ -51,7 +56,7 @@ def export(source: str, output: str, *, fmt: str = "parquet", columns: list[str]
     if shuffle_seed is None:
         for part in parts:
             for batch in _read(part, columns):
-                writer.write(batch)
+                writer.write(conform(batch, schema, clash))
     else:
         buckets = max(1, math.ceil(sum(storage.file_size(p) for p in parts) / target))
         scratch = storage.join(output, "_scatter")
@@ -60,7 +65,7 @@ def export(source: str, output: str, *, fmt: str = "parquet", columns: list[str]
         for b in range(buckets):
             table = _gather(scratch, b)
             if table is not None:
-                writer.write(table.drop_columns([KEY]))
+                writer.write(conform(table.drop_columns([KEY]), schema, clash))
                 writer.roll()  # one output file per bucket
         storage.delete_dir(scratch)
     files = writer.close()
@@ -84,9 +89,12 @@ def _hidden(path: str) -> bool:
 
 
 def _read(path: str, columns: list[str] | None, batch_rows: int = 8192) -> Iterator[pa.Table]:
+    """Batches of the `columns` this part has (a part may lack an input field; conform() adds it)."""
     fs, p = storage.resolve(path)
     with fs.open_input_file(p) as f:
-        for batch in pq.ParquetFile(f).iter_batches(batch_size=batch_rows, columns=columns):
+        pf = pq.ParquetFile(f)
+        present = None if columns is None else [c for c in columns if c in pf.schema_arrow.names]
+        for batch in pf.iter_batches(batch_size=batch_rows, columns=present):
             yield pa.Table.from_batches([batch])
 
 
@@ -118,7 +126,7 @@ def _gather(scratch: str, bucket: int) -> pa.Table | None:
     files = [f for f in storage.list_files(storage.join(scratch, f"bucket-{bucket:05d}")) if f.endswith(".parquet")]
     if not files:
         return None
-    table = pa.concat_tables([storage.read_parquet(f) for f in files])
+    table = concat([storage.read_parquet(f) for f in files])
     return table.take(pc.sort_indices(table, sort_keys=[(KEY, "ascending")]))
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from mdfs import storage
+from mdfs import metadata, storage
 from mdfs.config import InputConfig
 from mdfs.inputs import Piece
 from mdfs.lines import NEWLINES, SAMPLE_BYTES, Line, iter_lines, looks_chinese, sniff_encoding
@@ -48,12 +48,16 @@ class ReadBatch:
     docs: dict[str, list] = field(default_factory=lambda: {n: [] for n in DOC_SCHEMA.names})
     bad: list[dict] = field(default_factory=list)
     bytes_read: int = 0
+    meta: list[dict | None] = field(default_factory=list)  # kept input fields per document (JSONL)
+    meta_table: pa.Table | None = None  # kept input columns, one row per document (Parquet)
+    meta_prefix: str = ""
 
-    def add(self, id_: str, text: str, url, source: str) -> None:
+    def add(self, id_: str, text: str, url, source: str, meta: dict | None = None) -> None:
         for k, v in (("id", id_), ("text", text), ("url", url), ("source", source)):
             self.docs[k].append(v)
         for k in WEB_FIELDS:
             self.docs[k].append(None)
+        self.meta.append(meta)
 
     def add_web(self, rec: RawRecord, source: str) -> None:
         """A web payload still to be decoded by the collection stage (text stays null)."""
@@ -62,6 +66,7 @@ class ReadBatch:
                      ("content_type", rec.content_type), ("http_charset", rec.http_charset),
                      ("raw", rec.raw)):
             self.docs[k].append(v)
+        self.meta.append(None)
 
     def quarantine(self, id_: str, reason: str, detail: str, preview, source: str) -> None:
         if isinstance(preview, bytes):
@@ -74,7 +79,15 @@ class ReadBatch:
         return len(self.docs["id"]) + len(self.bad)
 
     def table(self) -> pa.Table:
-        return pa.table(self.docs, schema=DOC_SCHEMA)
+        table = pa.table(self.docs, schema=DOC_SCHEMA)
+        if self.meta_table is not None:
+            extra = {metadata.column_name(n, self.meta_prefix): c
+                     for n, c in zip(self.meta_table.column_names, self.meta_table.columns)}
+        else:
+            extra = metadata.columns_from_records(self.meta, self.meta_prefix) if any(self.meta) else {}
+        for name, column in extra.items():
+            table = table.append_column(name, column)
+        return table
 
 
 class PieceReader:
@@ -123,7 +136,7 @@ class PieceReader:
                           until=piece.end if piece.end >= 0 else None)
 
     def _jsonl(self, piece: Piece) -> Iterator[ReadBatch]:
-        batch = ReadBatch()
+        batch = ReadBatch(meta_prefix=self.cfg.metadata_prefix)
         damage = check_stream(self._open(piece), piece.compression) if piece.compression else None
         head = self._head(piece)
         encoding, bom = sniff_encoding(head)
@@ -159,7 +172,7 @@ class PieceReader:
                     break
             if len(batch) >= self.batch_docs:
                 yield batch
-                batch = ReadBatch()
+                batch = ReadBatch(meta_prefix=self.cfg.metadata_prefix)
         if len(batch):
             yield batch
 
@@ -204,7 +217,9 @@ class PieceReader:
         elif not text.strip():
             batch.quarantine(rid, "empty_text", "", "", piece.rel)
         else:
-            batch.add(rid, text, url if isinstance(url, str) else None, piece.rel)
+            consumed = (cfg.text_field, cfg.id_field, cfg.url_field)
+            meta = {k: v for k, v in rec.items() if k not in consumed and metadata.wanted(k, cfg)}
+            batch.add(rid, text, url if isinstance(url, str) else None, piece.rel, meta or None)
 
     # -- Parquet -------------------------------------------------------------------------------
     def _parquet(self, piece: Piece) -> Iterator[ReadBatch]:
@@ -212,17 +227,20 @@ class PieceReader:
         fs, p = storage.resolve(piece.path)
         pf = pq.ParquetFile(p, filesystem=fs)
         cols = [c for c in (cfg.text_field, cfg.id_field, cfg.url_field) if c and c in pf.schema_arrow.names]
+        extra = [c for c in pf.schema_arrow.names if c not in cols and metadata.wanted(c, cfg)]
         row = sum(pf.metadata.row_group(i).num_rows for i in range(piece.start))
         for rg in range(piece.start, piece.end):
             try:
-                t = pf.read_row_group(rg, columns=cols)
+                t = pf.read_row_group(rg, columns=cols + extra)
             except Exception as e:  # damaged pages: pyarrow raises OSError or ArrowInvalid
                 batch = ReadBatch()
                 batch.quarantine(f"{piece.rel}#rg{rg}", "corrupt_file", f"{piece.path}: row group {rg}: {e}",
                                  b"", piece.rel)
                 yield batch
                 continue
-            batch = ReadBatch(bytes_read=pf.metadata.row_group(rg).total_byte_size)
+            batch = ReadBatch(bytes_read=pf.metadata.row_group(rg).total_byte_size,
+                              meta_prefix=cfg.metadata_prefix)
+            kept: list[int] = []
             texts = t.column(cfg.text_field).to_pylist()
             ids = t.column(cfg.id_field).to_pylist() if cfg.id_field in cols else [None] * len(texts)
             urls = t.column(cfg.url_field).to_pylist() if cfg.url_field in cols else [None] * len(texts)
@@ -247,6 +265,9 @@ class PieceReader:
                                      text, piece.rel)
                 else:
                     batch.add(rid, text, url if isinstance(url, str) else None, piece.rel)
+                    kept.append(i)
+            if extra:
+                batch.meta_table = t.select(extra).take(pa.array(kept, pa.int64()))
             row += len(texts)
             yield batch
 

@@ -15,13 +15,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as pads
 
-from mdfs import breadcrumb, storage
+from mdfs import breadcrumb, metadata, storage
 from mdfs.config import RunConfig
 from mdfs.errors import MdfsError, StageError
 from mdfs.fingerprint import piece_digest
 from mdfs.globalwork import EDIT_SCHEMA, REMOVAL_SCHEMA, GlobalWork
 from mdfs.inputs import Shard
 from mdfs.layout import RunLayout
+from mdfs.metadata import is_metadata
 from mdfs.plan import Segment, build_segments
 from mdfs.readers import DOC_SCHEMA, PieceReader
 from mdfs.registry import build_stage, load_hook
@@ -98,7 +99,7 @@ class ShardRunner:
                     rejects.setdefault(built.spec.name, []).append(rejected)
             kept.append(batch)
 
-        table = pa.concat_tables(kept, promote_options="default") if kept else DOC_SCHEMA.empty_table()
+        table = metadata.concat(kept) if kept else DOC_SCHEMA.empty_table()
         files = self._write_outputs(seg, shard, table, rejects, stats)
         result = {"segment": seg.index, "order": ([READ_STAGE] if seg.index == 0 else []) + seg.stage_names(),
                   "shard": shard.index, "key": shard.key, "stats": stats, "files": self._relative(files),
@@ -271,6 +272,9 @@ class ShardRunner:
         }, schema=REJECT_SCHEMA)
         for name in score_columns(gone):  # the scores computed so far: a threshold can be re-tuned both ways
             rejected = rejected.append_column(name, gone.column(name))
+        for name in gone.column_names:  # the input's own fields: lineage and licence of rejects too
+            if is_metadata(name) and name not in rejected.column_names:
+                rejected = rejected.append_column(name, gone.column(name))
         return kept, rejected
 
     def _quarantine_table(self, bad: list[dict]) -> pa.Table:
@@ -288,7 +292,7 @@ class ShardRunner:
         table = uniform(table, shard_.web_input)
         files = []
         for stage, parts in rejects.items():
-            rows = pa.concat_tables(parts, promote_options="permissive")  # batches may differ in score columns
+            rows = metadata.concat(parts)  # batches may differ in score or input columns
             rows = uniform(rows, shard_.web_input)
             entry = storage.write_parquet(self.layout.rejects(stage, shard), rows, comp)
             files.append({**entry, "kind": "rejects", "stage": stage})

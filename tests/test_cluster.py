@@ -48,7 +48,10 @@ def test_two_node_cluster_with_s3_storage(s3_server, tmp_path, tiny_model):
         ran = mdfs_cli("run", str(TINY), "-i", "s3://corpus/cluster-raw", "-o", out, "--ray-address", address,
                        "--workers", "2", "--no-progress", *sets, env=driver_env)
         assert ran.returncode == 0, ran.stderr[-3000:]
-    assert s3_rows(f"{out}/data") == read_dir(tmp_path / "local" / "data")
+    rows = s3_rows(f"{out}/data")
+    assert rows == read_dir(tmp_path / "local" / "data")
+    assert rows and all(r["license"] == "cc-by-4.0" and r["lang_tags"] == ["zh", "zh-Hans"]
+                        and r["meta"]["rank"] == int(r["id"][4:]) and r["title"] for r in rows)  # every field
     assert s3_rows(f"{out}/rejects") == read_dir(tmp_path / "local" / "rejects")
     fs = pafs.S3FileSystem(endpoint_override=os.environ["AWS_ENDPOINT_URL"].split("://")[1], scheme="http")
     with fs.open_input_stream("corpus/cluster-run/manifest.json") as f:

@@ -19,6 +19,7 @@ from pydantic import Field
 
 from mdfs.config import Strict
 from mdfs.fasttext_check import require_trainable_fasttext
+from mdfs.metadata import is_metadata
 from mdfs.readers import DOC_SCHEMA
 from mdfs.stage import REJECT, REJECT_DETAIL, Stage, StageContext
 from mdfs.textnorm import normalize
@@ -104,6 +105,9 @@ class Collection(Stage):
         if p.keep_original:
             out = out.append_column("text_original", pa.array([d.original for d in docs], pa.string()))
         out = self.with_scores(out, {"converted": pa.array([d.converted for d in docs], pa.bool_())})
+        for name in names:  # input fields (title, licence, …) travel on with their documents
+            if is_metadata(name) and name not in out.column_names:
+                out = out.append_column(name, batch.column(name))
         if any(d.reason for d in docs):
             out = out.append_column(REJECT, pa.array([d.reason for d in docs], pa.string()))
             out = out.append_column(REJECT_DETAIL, pa.array([d.detail for d in docs], pa.string()))
