@@ -159,7 +159,7 @@ def _files_ok(layout: RunLayout, path: str, key: str | None = None) -> bool:
             return False
         for f in marker["files"]:
             file = layout.resolve(f["path"])
-            if not storage.exists(file) or storage.file_size(file) != f["bytes"]:
+            if storage.size_if_exists(file) != f["bytes"]:  # one metadata request per file (S3: one HEAD)
                 return False
             if f["kind"] in CHECKED_KINDS and f.get("sha256") and storage.sha256(file) != f["sha256"]:
                 log.warning("%s does not match its recorded sha256: rebuilding it", file)

@@ -112,6 +112,13 @@ def sha256(path: str, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+def size_if_exists(path: str) -> int | None:
+    """The size of a file, or None if there is none: one metadata call where exists() + file_size() make two."""
+    fs, p = resolve(path)
+    info = fs.get_file_info(p)
+    return None if info.type == pafs.FileType.NotFound else (info.size or 0)
+
+
 def file_size(path: str) -> int:
     fs, p = resolve(path)
     return fs.get_file_info(p).size or 0
