@@ -190,7 +190,6 @@ def _stages(args) -> int:
 
 def _eval(args) -> int:
     import json
-
     from pathlib import Path
 
     from mdfs import storage

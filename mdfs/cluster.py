@@ -61,6 +61,13 @@ def refuse_local_paths(paths: list[str], nodes: list[str]) -> None:
         "mounted on every node (NFS, Lustre, …), set engine.shared_storage: true (mdfs then checks every node)")
 
 
+def local_inputs(input_paths: list[str]) -> list[str]:
+    """What a worker must see of the local inputs: each path, or the folder a glob reads below."""
+    from mdfs.inputs import _is_glob, glob_root
+
+    return [storage.local_path(glob_root(p) if _is_glob(p) else p) for p in input_paths if not storage.is_uri(p)]
+
+
 def probe_path(root: str) -> str:
     return storage.join(root, "_work", f"probe-{os.getpid()}.txt")
 

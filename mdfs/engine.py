@@ -75,8 +75,10 @@ class RayEngine:
             self.started_here = True
         cpus = int(ray.cluster_resources().get("CPU", 1))
         nodes = cluster.cpu_nodes(ray)
+        # workers on other nodes: several nodes, or one that is not the driver's (a head with 0 CPUs)
+        remote = len(nodes) > 1 or any(not n.endswith(ray.get_runtime_context().get_node_id()[:8]) for n in nodes)
         local = cluster.local_paths(cfg.input.paths, root)
-        if len(nodes) > 1 and local and not cfg.engine.shared_storage:
+        if remote and local and not cfg.engine.shared_storage:
             self.close()
             cluster.refuse_local_paths(local, nodes)
         self.workers = max(1, min(cfg.engine.workers or cpus, cpus))
@@ -84,8 +86,8 @@ class RayEngine:
                                 scheduling_strategy="SPREAD")(_RayWorker)
         self.layout = RunLayout(root)
         self.actors = [worker_cls.remote(cfg, root) for _ in range(self.workers)]
-        if len(nodes) > 1 and local:
-            self._check_shared(local, root)
+        if remote and local:
+            self._check_shared(cfg.input.paths, root)
         log.info("ray: %d workers on a cluster of %d CPUs (%s)", self.workers, cpus,
                  cfg.engine.address or "embedded local instance")
 
@@ -117,20 +119,25 @@ class RayEngine:
         """One clear message for a worker that kept dying on the same item (beyond Ray's restarts)."""
         where = _describe(method, item)
         if method == "run_shard":
-            where += breadcrumb.describe(self.layout.breadcrumb(item[1].index))
+            where += breadcrumb.describe(self.layout.breadcrumb(item[0], item[1].index))
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        return (f"a worker process died {MAX_RESTARTS + 1} times on {where}; the run stops here ({first}). "
+        return (f"a worker process died on {where}, and Ray's restarts of that worker ({MAX_RESTARTS}) are "
+                f"used up; the run stops here ({first}). "
                 "Common causes: out of memory (check `dmesg` or Ray's logs), a crash in native code. "
                 "Rerun the same command to resume once fixed.")
 
-    def _check_shared(self, local: list[str], root: str) -> None:
-        """engine.shared_storage: every worker must see the driver's input files and a file it writes."""
-        probe = cluster.probe_path(root)
-        storage.write_bytes(probe, b"mdfs")
+    def _check_shared(self, inputs: list[str], root: str) -> None:
+        """engine.shared_storage: every worker must see the driver's local inputs and a file it writes in a
+        local output folder."""
+        probe = None if storage.is_uri(root) else cluster.probe_path(root)
+        paths = ([probe] if probe else []) + cluster.local_inputs(inputs)
+        if probe:
+            storage.write_bytes(probe, b"mdfs")
         try:
-            seen = self.ray.get([a.check_paths.remote([probe, *local[1:]]) for a in self.actors])
+            seen = self.ray.get([a.check_paths.remote(paths) for a in self.actors])
         finally:
-            storage.delete_file(probe)
+            if probe:
+                storage.delete_file(probe)
         blind = [s for s in seen if s["missing"]]
         if blind:
             self.close()

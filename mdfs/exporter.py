@@ -149,8 +149,9 @@ class _Writer:
         if self._parquet is not None:
             self._parquet.write_table(table)
         else:
-            lines = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in table.to_pylist())
-            (self._zstd or self._sink).write(lines.encode())
+            for batch in table.to_batches(4096):  # not the whole bucket as Python objects at once
+                lines = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in batch.to_pylist())
+                (self._zstd or self._sink).write(lines.encode())
         self._rows += table.num_rows
         if self._sink.tell() >= self.target:
             self.roll()

@@ -39,7 +39,7 @@ class GlobalWork:
 
     # -- writing -------------------------------------------------------------------------------------
     def write(self, output: str, partition: int, table: pa.Table) -> None:
-        path = self.layout.global_part(self.stage, output, partition, self.item)
+        path = self.layout.global_part(self.stage, output, partition, self.phase, self.item)
         self.files.append({**storage.write_parquet(path, table, self.compression), "kind": "global"})
 
     def write_partitioned(self, output: str, table: pa.Table, by: str | np.ndarray, partitions: int) -> None:

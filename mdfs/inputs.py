@@ -93,6 +93,7 @@ def glob_root(path: str) -> str:
 
 def _expand(path: str) -> list[tuple[str, str]]:
     """(file, root) pairs for a file, a folder or a glob, local or URI."""
+    path = storage.local_path(path)
     fs, p = storage.resolve(path)
     if _is_glob(path):
         root = glob_root(path)

@@ -33,9 +33,10 @@ class RunLayout:
         base = join(self.root, "_work", stage, output)
         return base if partition is None else join(base, f"bucket-{partition:05d}")
 
-    def global_part(self, stage: str, output: str, partition: int, part: int) -> str:
-        """One writer's share of a partition: `part` is the shard (map) or the work item (phase)."""
-        return join(self.global_dir(stage, output, partition), f"part-{part:05d}.parquet")
+    def global_part(self, stage: str, output: str, partition: int, phase: str, part: int) -> str:
+        """One writer's share of a partition: the map (`phase` "map", `part` = shard) or a phase's work
+        item. Named by phase, so the outputs of a shard's map and of the phases can be told apart."""
+        return join(self.global_dir(stage, output, partition), f"{phase}-{part:05d}.parquet")
 
     def removals_dir(self, stage: str) -> str:
         return join(self.root, "_work", stage, "removals")
@@ -49,9 +50,9 @@ class RunLayout:
     def edits(self, stage: str, phase: str, item: int) -> str:
         return join(self.edits_dir(stage), f"{phase}-{item:05d}.parquet")
 
-    def breadcrumb(self, shard: int) -> str:
+    def breadcrumb(self, segment: int, shard: int) -> str:
         """The stage and documents a worker is processing in a shard (see mdfs.breadcrumb)."""
-        return join(self.root, "_work", "progress", f"part-{shard:05d}.json")
+        return join(self.root, "_work", "progress", f"seg{segment}-part-{shard:05d}.json")
 
     def shard_marker(self, segment: int, shard: int) -> str:
         """Per-shard stats; written last, so it is also the shard's done marker."""

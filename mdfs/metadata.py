@@ -30,8 +30,11 @@ def wanted(field: str, cfg) -> bool:
 
 
 def column_name(field: str, prefix: str) -> str:
+    """`prefix + field`; `input_…` where mdfs writes that name; `__` (mdfs's score separator) made `_`."""
     name = prefix + field
-    return f"input_{name}" if name in MDFS_FIELDS or "__" in name else name
+    if "__" in name:
+        name = "input_" + name.replace("__", "_")
+    return f"input_{name}" if name in MDFS_FIELDS else name
 
 
 def is_metadata(name: str) -> bool:

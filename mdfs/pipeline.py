@@ -22,7 +22,7 @@ from mdfs.layout import RunLayout
 from mdfs.plan import check_plan
 from mdfs.progress import Progress
 from mdfs.registry import load_hook
-from mdfs.runguard import check_is_run, check_paths, invalidate_phase_item, prepare
+from mdfs.runguard import check_is_run, check_paths, invalidate, invalidate_phase_item, prepare
 from mdfs.runlock import RunLock
 from mdfs.stats import merge_all, merge_into
 
@@ -75,10 +75,14 @@ def run(config: RunConfig | str | None = None, input: str | list[str] | None = N
     keys = assign_keys(shards, identities)
     eng = make_engine(cfg, root)  # on a cluster, also checks that every node can reach the paths
     try:
-        with RunLock(root):
-            prepare(layout, cfg.content_hash(), identities, keys, force=force, update=update)
+        with RunLock(root) as lock:
+            prepare(layout, cfg.content_hash(), identities, keys, segments, force=force, update=update)
+            if damaged := damaged_shards(layout, segments, shards):
+                log.warning("%d shards have output parts that differ from their recorded sha256: redoing them "
+                            "and what follows them", len(damaged))
+                invalidate(layout, segments, damaged)
             log.info("%d input shards (%.1f MB) → %s", len(shards), sum(s.size for s in shards) / 1e6, root)
-            run_count, skip_count = _run_segments(eng, cfg, layout, segments, shards, progress)
+            run_count, skip_count = _run_segments(eng, cfg, layout, segments, shards, progress, lock)
             markers = [storage.read_json(layout.shard_marker(seg.index, s.index)) for seg in segments
                        for s in shards]
             report = check_conservation(cfg, segments, markers, keys)
@@ -96,7 +100,7 @@ def run(config: RunConfig | str | None = None, input: str | list[str] | None = N
 
 
 def _run_segments(eng, cfg: RunConfig, layout: RunLayout, segments, shards: list[Shard],
-                  progress) -> tuple[int, int]:
+                  progress, lock: RunLock) -> tuple[int, int]:
     """Run every unfinished shard of every segment, and the global phases between segments."""
     run_count = skip_count = 0
     needed = _shards_needed(cfg, layout, segments, shards)
@@ -105,6 +109,7 @@ def _run_segments(eng, cfg: RunConfig, layout: RunLayout, segments, shards: list
         if seg.index > 0 and needed[seg.index]:
             _run_global(eng, cfg, layout, segments[seg.index - 1].global_after, len(shards), progress,
                         rerun_all=upstream_ran)
+            lock.check()
         todo = [s for s in shards if s.index in needed[seg.index]
                 and not _shard_done(layout, seg.index, s)]
         upstream_ran = bool(todo)
@@ -116,6 +121,7 @@ def _run_segments(eng, cfg: RunConfig, layout: RunLayout, segments, shards: list
             for result in eng.map("run_shard", [(seg.index, s) for s in todo]):
                 last = result["stats"][result["order"][-1]]
                 bar.advance(last["docs_out"], result["bytes_in"])
+                lock.check()
         finally:
             bar.close()
         markers = [storage.read_json(layout.shard_marker(seg.index, s.index)) for s in shards]
@@ -148,9 +154,32 @@ def _shards_needed(cfg: RunConfig, layout: RunLayout, segments, shards: list[Sha
 CHECKED_KINDS = ("data", "rejects")  # outputs whose sha256 a rerun verifies (the manifest lists them)
 
 
+def damaged_shards(layout: RunLayout, segments, shards: list[Shard]) -> list[int]:
+    """Shards with a corpus or rejects part, in any segment, whose bytes differ from its recorded sha256
+    (damaged in place, same size). Local runs only: on an object store this would download the corpus,
+    and an object is written whole or not at all."""
+    if storage.is_uri(layout.root):
+        return []
+    damaged = []
+    for shard in shards:
+        for seg in segments:
+            try:
+                marker = storage.read_json(layout.shard_marker(seg.index, shard.index))
+            except (OSError, ValueError):
+                continue
+            bad = [f for f in marker.get("files", []) if f.get("kind") in CHECKED_KINDS and f.get("sha256")
+                   and storage.size_if_exists(layout.resolve(f["path"])) == f.get("bytes")
+                   and storage.sha256(layout.resolve(f["path"])) != f["sha256"]]
+            if bad:
+                log.warning("%s does not match its recorded sha256", bad[0]["path"])
+                damaged.append(shard.index)
+                break
+    return damaged
+
+
 def _files_ok(layout: RunLayout, path: str, key: str | None = None) -> bool:
     """A done marker counts when it parses, carries `key` (if given), and every file it lists exists with
-    the same size, and, for the corpus and the rejects, the same sha256 (a part damaged in place)."""
+    the same size (damaged parts of the same size: `damaged_shards`)."""
     if not storage.exists(path):
         return False
     try:
@@ -158,11 +187,7 @@ def _files_ok(layout: RunLayout, path: str, key: str | None = None) -> bool:
         if key is not None and marker.get("key") != key:
             return False
         for f in marker["files"]:
-            file = layout.resolve(f["path"])
-            if storage.size_if_exists(file) != f["bytes"]:  # one metadata request per file (S3: one HEAD)
-                return False
-            if f["kind"] in CHECKED_KINDS and f.get("sha256") and storage.sha256(file) != f["sha256"]:
-                log.warning("%s does not match its recorded sha256: rebuilding it", file)
+            if storage.size_if_exists(layout.resolve(f["path"])) != f["bytes"]:  # one request per file
                 return False
         return True
     except (ValueError, KeyError, TypeError, OSError):

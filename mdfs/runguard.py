@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import glob
 import logging
 import os
 
@@ -19,7 +20,7 @@ import pyarrow.fs as pafs
 
 from mdfs import fingerprint, storage
 from mdfs.errors import OutputError
-from mdfs.inputs import _is_glob, glob_root
+from mdfs.inputs import _is_glob, glob_root, same_file_key
 from mdfs.layout import RunLayout
 from mdfs.runlock import LOCK_NAME
 
@@ -34,11 +35,14 @@ def check_paths(input_paths: list[str], shards: list, root: str) -> None:
         raise OutputError(f"output {root} is a file: give a folder (new, empty, or an earlier run of this recipe)")
     out = _real(root)
     for path in input_paths:
-        read_below = glob_root(path) if _is_glob(path) else path
         if storage.is_uri(path) != storage.is_uri(root):
             continue
-        folder = _real(read_below)
-        if _inside(out, folder) and (_is_glob(path) or _is_dir(read_below)) or _inside(folder, out):
+        if _is_glob(path):  # the folders it reads whole, or everything below its root if recursive
+            reads = [glob_root(path)] if "**" in path else \
+                [m for m in glob.glob(storage.local_path(path)) if os.path.isdir(m)]
+        else:
+            reads = [path] if _is_dir(path) else []
+        if any(_inside(out, _real(folder)) for folder in reads) or _inside(_real(path.split("*")[0]), out):
             raise OutputError(f"output {root} overlaps input {path}: mdfs never writes into its input, and never "
                               "reads its own output")
     for shard in shards:
@@ -49,7 +53,7 @@ def check_paths(input_paths: list[str], shards: list, root: str) -> None:
 
 
 def _real(path: str) -> str:
-    return storage.resolve(path)[1] if storage.is_uri(path) else os.path.realpath(path)
+    return storage.resolve(path)[1] if storage.is_uri(path) else same_file_key(storage.local_path(path))
 
 
 def _inside(path: str, folder: str) -> bool:
@@ -65,13 +69,12 @@ def check_is_run(layout: RunLayout) -> None:
     """A non-empty output folder must be an mdfs run (its run marker, or only a lock left by a killed run)."""
     if storage.is_empty_dir(layout.root) or storage.exists(layout.run_marker):
         return
-    names = {f.rsplit("/", 1)[-1] for f in storage.list_files(layout.root, recursive=False)}
-    if names <= {LOCK_NAME}:
+    if set(storage.list_names(layout.root)) <= {LOCK_NAME}:  # files and folders alike
         return
     raise OutputError(f"{layout.root} is not empty and is not an mdfs run: refusing to write there")
 
 
-def prepare(layout: RunLayout, config_hash: str, identities: dict, keys: list[str], *, force: bool,
+def prepare(layout: RunLayout, config_hash: str, identities: dict, keys: list[str], segments, *, force: bool,
             update: bool) -> None:
     """Decide what to do with an existing run, then write the run marker for this one."""
     marker = {"mdfs_run": 2, "config_hash": config_hash, "inputs": fingerprint.compact(identities),
@@ -92,12 +95,12 @@ def prepare(layout: RunLayout, config_hash: str, identities: dict, keys: list[st
                 stale = fingerprint.stale_shards(old["shards"], keys)
                 log.warning("--update: inputs changed (%s); redoing %d of %d shards and what follows them",
                             changes, len(stale), len(keys))
-                for shard in stale:
-                    invalidate_shard(layout, shard)
+                invalidate(layout, segments, stale)
             else:
                 hint = "--update to redo the shards they touch, or " if "shards" in old else ""
-                raise OutputError(f"the inputs changed since the run in {layout.root} ({changes}): resuming "
-                                  f"would mix old and new shards; use {hint}--force to start it over")
+                older = " (it was made by an earlier mdfs version)" if old.get("mdfs_run") == 1 else ""
+                raise OutputError(f"the inputs changed since the run in {layout.root}{older} ({changes}): "
+                                  f"resuming would mix old and new shards; use {hint}--force to start it over")
         else:
             log.info("resuming the run in %s", layout.root)
     remove_temp_files(layout)
@@ -118,19 +121,34 @@ def clear_run(layout: RunLayout) -> None:
         storage.delete_file(path)
 
 
-def invalidate_shard(layout: RunLayout, shard: int) -> None:
-    """Delete every file a shard's markers list, then the markers: the shard is redone from its input."""
-    for path in storage.list_files(storage.join(layout.root, "stats", "shards"), recursive=False):
-        if path.endswith(f"-part-{shard:05d}.json"):
-            try:
-                files = storage.read_json(path).get("files", [])
-            except (ValueError, OSError):
-                files = []
-            for f in files:
-                storage.delete_file(layout.resolve(f["path"]))
+def invalidate(layout: RunLayout, segments, shards: list[int]) -> None:
+    """Make `shards` (changed, gone or damaged) be redone with everything downstream of them, on disk
+    before any work, so that an interrupted update can never resume into stale results.
+
+    Their own outputs go by name (a kill between writing a part and its marker leaves files no marker
+    lists). Past a global stage everything depends on every shard: its phases' outputs and markers, and
+    every later segment's outputs and markers, go for all shards."""
+    if not shards:
+        return
+    names = {f"part-{s:05d}" for s in shards} | {f"map-{s:05d}" for s in shards}
+    later = [seg for seg in segments if seg.index > 0]
+    later_stages = {name for seg in later for name in seg.stage_names()}
+    global_stages = {seg.global_after[1].name for seg in segments if seg.global_after}
+    for path in storage.list_files(layout.root):
+        rel = layout.relative(path)
+        top, stem = rel.split("/", 1)[0], rel.rsplit("/", 1)[-1].split(".", 1)[0]
+        parts = rel.split("/")
+        own = stem in names or any(stem == f"seg{k}-{n}" for k in range(len(segments)) for n in names)
+        downstream = (
+            (top == "data" and later)
+            or (top == "rejects" and len(parts) > 2 and parts[1] in later_stages)
+            or (top == "_work" and len(parts) > 2 and parts[1] in global_stages and not stem.startswith("map-"))
+            or (top == "_work" and parts[1].startswith("seg") and parts[1] != "seg0")
+            or (top == "stats" and parts[1] == "global")
+            or (top == "stats" and parts[1] == "shards" and not stem.startswith("seg0-"))
+        )
+        if top in ("data", "rejects", "_work", "stats") and (own or downstream):
             storage.delete_file(path)
-    for path in (layout.data(shard),):
-        storage.delete_file(path)
     storage.delete_file(layout.manifest)  # describes outputs that no longer exist
 
 

@@ -8,8 +8,8 @@ host, or a killed driver on an object store).
 
 On a local disk the lock is created atomically (O_EXCL). Object stores have no create-if-absent in
 pyarrow's filesystem API, so there the lock is written, read back after a pause, and kept only if it still
-names this run: two runs starting within the same second could both pass that check; the heartbeat
-check then stops the later one.
+names this run: two runs starting within the same second could both pass that check; the heartbeat then
+sees the other run's token and the driver stops (`check()`, between work items).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ class RunLock:
         self.token = uuid.uuid4().hex
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.lost = False  # another run took the lock (see check())
 
     def _body(self) -> dict:
         return {"token": self.token, "host": socket.gethostname(), "pid": os.getpid(),
@@ -56,16 +57,23 @@ class RunLock:
                     f"{holder.get('host')}, started {_ago(holder.get('started'))} ago, lock {self.path}); "
                     "wait for it to finish or stop it")
             log.warning("taking over the lock of a dead run in %s (%s)", self.root, reason)
-            self._remove()
+            if (self._holder() or {}).get("token") == holder.get("token"):  # not a new holder's meanwhile
+                self._remove()
         self._create()
         self._thread = threading.Thread(target=self._beat, name="mdfs-lock-heartbeat", daemon=True)
         self._thread.start()
         return self
 
+    def check(self) -> None:
+        """Raise if another run took the lock: two writers would overwrite each other's parts."""
+        if self.lost:
+            raise OutputError(f"another mdfs run took the lock {self.path} while this one was running; "
+                              "stopping (its outputs and this run's may be mixed: rerun with --force)")
+
     def release(self) -> None:
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=5)
+            self._thread.join()  # a refresh in flight must land before the lock is removed
         holder = self._holder()
         if holder is not None and holder.get("token") == self.token:
             self._remove()
@@ -109,23 +117,24 @@ class RunLock:
 
     def _beat(self) -> None:
         while not self._stop.wait(HEARTBEAT):
-            holder = self._holder()
-            if holder is not None and holder.get("token") != self.token:
-                log.error("the lock %s was taken by another run (pid %s on %s)", self.path,
-                          holder.get("pid"), holder.get("host"))
-                return
             try:
+                holder = self._holder()
+                if holder is not None and holder.get("token") != self.token:
+                    log.error("the lock %s was taken by another run (pid %s on %s)", self.path,
+                              holder.get("pid"), holder.get("host"))
+                    self.lost = True
+                    return
                 storage.write_bytes(self.path, json.dumps(self._body()).encode())
-            except OutputError as e:
+            except Exception as e:  # noqa: BLE001 — a network error must not end the heartbeat
                 log.warning("cannot refresh the run lock: %s", e)
 
 
 def _stale(holder: dict) -> str:
-    """Why a lock's holder is gone ('' if it may still be running)."""
-    if holder.get("host") == socket.gethostname() and isinstance(holder.get("pid"), int):
-        if not _alive(holder["pid"]):
-            return f"process {holder['pid']} is not running"
-        return ""
+    """Why a lock's holder is gone ('' if it may still be running): a dead process on this host, or no
+    heartbeat for STALE_AFTER seconds (a live pid may be a reused one, e.g. after a container restart)."""
+    if holder.get("host") == socket.gethostname() and isinstance(holder.get("pid"), int) \
+            and not _alive(holder["pid"]):
+        return f"process {holder['pid']} is not running"
     age = time.time() - float(holder.get("heartbeat") or 0)
     return f"no heartbeat for {age:.0f} s" if age > STALE_AFTER else ""
 

@@ -79,6 +79,7 @@ class ShardRunner:
     # -- one shard of one segment ----------------------------------------------------------------
     def run_shard(self, segment_index: int, shard: Shard) -> dict:
         seg = self.segments[segment_index]
+        self._segment = seg.index  # for the breadcrumb
         started = time.perf_counter()
         stats: dict[str, dict] = {}
         kept: list[pa.Table] = []
@@ -225,7 +226,8 @@ class ShardRunner:
         """Where this worker is, for the error if it dies (a crash, the OOM killer) and cannot say."""
         if batch.num_rows and not storage.is_uri(self.layout.root):  # local: no request cost
             ids = batch.column("id")
-            breadcrumb.write(self.layout.breadcrumb(shard.index), stage, ids[0].as_py(), ids[-1].as_py())
+            breadcrumb.write(self.layout.breadcrumb(self._segment, shard.index), stage, ids[0].as_py(),
+                             ids[-1].as_py())
 
     def _hooks(self, hooks, batch, ctx, kind):
         for path, fn in hooks:

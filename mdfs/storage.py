@@ -132,6 +132,18 @@ def list_files(path: str, recursive: bool = True) -> list[str]:
     return sorted(prefix + i.path for i in info if i.type == pafs.FileType.File)
 
 
+def list_names(path: str) -> list[str]:
+    """Names of the files and folders directly in `path`."""
+    fs, p = resolve(path)
+    infos = fs.get_file_info(pafs.FileSelector(p, recursive=False, allow_not_found=True))
+    return sorted(i.base_name for i in infos)
+
+
+def local_path(path: str) -> str:
+    """A local path without a `file://` prefix (os functions do not understand it)."""
+    return path[len("file://"):] if path.startswith("file://") else path
+
+
 def is_empty_dir(path: str) -> bool:
     fs, p = resolve(path)
     info = fs.get_file_info(p)

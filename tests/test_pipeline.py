@@ -12,7 +12,7 @@ import mdfs
 from mdfs.cli import main
 from mdfs.errors import ConservationError, OutputError, StageError
 
-from .conftest import TINY, read_dir, write_jsonl
+from .conftest import TINY, make_docs, read_dir, write_jsonl
 
 SERIAL = dict(engine="serial", progress=False)
 
@@ -119,10 +119,12 @@ def test_update_redoes_only_the_shards_whose_inputs_changed(corpus, tmp_path, ti
     """--update after an input changed, was added or removed: the result equals a fresh run over the new
     inputs, part by part (dedup's global phases included), and unchanged shards are not redone."""
     out, small = tmp_path / "out", "input.shard_size_mb=0.002"
-    first = run_tiny(corpus, out, tiny_model, small)
+    first = run_tiny(corpus, out, tiny_model, small, "output.keep_work=true")
     (corpus / "c.txt").write_text("改过的纯文本文件，内容不同了。" * 10, encoding="utf-8")
-    updated = run_tiny(corpus, out, tiny_model, small, update=True)
-    assert 0 < updated.shards_run < first.shards_run  # c.txt is in one shard; both segments redo it
+    updated = run_tiny(corpus, out, tiny_model, small, "output.keep_work=true", update=True)
+    # c.txt is in one shard: its first segment is redone; after dedup, every shard is (dedup's choices
+    # may change anywhere); the first segment of the other shards is kept (keep_work kept its outputs)
+    assert updated.shards_run == 1 + first.shards_run // 2
     fresh = run_tiny(corpus, tmp_path / "fresh1", tiny_model, small)
     for sub in ("data", "rejects"):
         assert parts(out / sub) == parts(tmp_path / "fresh1" / sub)
@@ -239,3 +241,31 @@ def test_one_schema_and_no_all_null_web_columns_for_text_input(corpus, tmp_path,
         scores = [f for f in schema if "__" in f.name]
         assert scores and all(f.type in (pa.int64(), pa.float32(), pa.bool_(), pa.string()) for f in scores)
     assert ds.dataset(str(out / "data")).schema.field("fine__chars").type == pa.int64()
+
+
+def test_update_when_the_kept_copy_of_a_duplicate_changes(tmp_path, tiny_model):
+    """A changed shard changes what dedup removes from unchanged shards: --update must redo them too,
+    and an update interrupted half-way must resume to the same result (nothing stale on disk)."""
+    from .conftest import CLEAN
+
+    small = "input.shard_size_mb=0.001"
+    same = "这段文字在两个文件里都有。" + CLEAN[0] + CLEAN[1]
+    write_jsonl(tmp_path / "in" / "a.jsonl", [{"id": "a-x", "text": same}] + make_docs(8, "a"))
+    write_jsonl(tmp_path / "in" / "z.jsonl", make_docs(8, "z") + [{"id": "z-x", "text": same}])
+    out = tmp_path / "out"
+    hook = "stages.fine.hooks={before: ['tests.plugins:crash_on_shard']}"
+    run_tiny(tmp_path / "in", out, tiny_model, small, hook)
+    assert "z-x" not in {r["id"] for r in read_dir(out / "data")}  # removed as a copy of a-x
+    write_jsonl(tmp_path / "in" / "a.jsonl", [{"id": "a-y", "text": "换了一篇。" + CLEAN[2] + CLEAN[3]}]
+                + make_docs(8, "a"))
+    os.environ["MDFS_TEST_CRASH_SHARD"] = "part-00002"
+    try:  # an update that dies after its first segment and the dedup phases
+        with pytest.raises(StageError, match="simulated crash"):
+            run_tiny(tmp_path / "in", out, tiny_model, small, hook, update=True)
+    finally:
+        del os.environ["MDFS_TEST_CRASH_SHARD"]
+    run_tiny(tmp_path / "in", out, tiny_model, small, hook, update=True)
+    run_tiny(tmp_path / "in", tmp_path / "fresh", tiny_model, small, hook)
+    for sub in ("data", "rejects"):
+        assert parts(out / sub) == parts(tmp_path / "fresh" / sub)
+    assert "z-x" in {r["id"] for r in read_dir(out / "data")}

@@ -61,6 +61,8 @@ def test_a_stale_lock_is_taken_over_and_released(corpus, tmp_path, tiny_model):
     assert not (out / "_lock.json").exists()
     write_lock(out, host="other-node", heartbeat=time.time() - 3600)  # silent for an hour on another host
     assert run_tiny(str(corpus), out, tiny_model).shards_run == 0
+    write_lock(out, pid=os.getpid(), heartbeat=time.time() - 3600)  # a reused pid: the heartbeat decides
+    assert run_tiny(str(corpus), out, tiny_model).shards_run == 0
     write_lock(out, host="other-node")  # alive on another host
     with pytest.raises(OutputError, match="in use by another mdfs run .* on other-node"):
         run_tiny(str(corpus), out, tiny_model)
@@ -90,13 +92,22 @@ def test_output_reaching_the_input_is_refused(corpus, tmp_path, tiny_model):
     with pytest.raises(OutputError, match="overlaps input"):
         run_tiny(str(tmp_path / "i?"), tmp_path / "in" / "out", tiny_model)  # inside a folder a ? glob reads
     with pytest.raises(OutputError, match="overlaps input"):
-        run_tiny(str(corpus / "?.jsonl"), corpus / "out", tiny_model)  # beside the files a glob reads
+        run_tiny(str(corpus / "**" / "*.jsonl"), corpus / "out", tiny_model)  # below a recursive glob
+    assert run_tiny(str(corpus / "?.jsonl"), corpus / "out", tiny_model).docs_in == 32  # cannot match out/
     with pytest.raises(OutputError, match="overlaps input"):
         run_tiny(str(corpus / "a.jsonl"), corpus, tiny_model)  # the input file inside the output
     (tmp_path / "file").write_text("x")
     with pytest.raises(OutputError, match="is a file"):
         run_tiny(str(corpus), tmp_path / "file", tiny_model)
-    assert sorted(p.name for p in corpus.iterdir()) == ["a.jsonl", "b.jsonl.gz", "c.txt"]
+    assert sorted(p.name for p in corpus.iterdir()) == ["a.jsonl", "b.jsonl.gz", "c.txt", "out"]
+
+
+def test_a_folder_holding_only_folders_is_not_taken_for_a_run(corpus, tmp_path, tiny_model):
+    (tmp_path / "mine" / "data").mkdir(parents=True)
+    (tmp_path / "mine" / "data" / "important.csv").write_text("a,b")
+    with pytest.raises(OutputError, match="not an mdfs run"):
+        run_tiny(str(corpus), tmp_path / "mine", tiny_model)
+    assert (tmp_path / "mine" / "data" / "important.csv").read_text() == "a,b"
 
 
 def test_each_input_file_is_read_once_however_named(corpus, tmp_path, tiny_model):
@@ -146,6 +157,18 @@ def test_a_part_damaged_in_place_is_rebuilt(corpus, tmp_path, tiny_model):
     assert again.shards_run >= 1 and read_dir(out / "data") == before
 
 
+def test_a_damaged_part_of_an_early_stage_is_rebuilt_too(corpus, tmp_path, tiny_model):
+    out = tmp_path / "out"
+    run_tiny(str(corpus), out, tiny_model, "input.shard_size_mb=0.002")
+    before = {sub: read_dir(out / sub) for sub in ("data", "rejects")}
+    part = next((out / "rejects" / "read").glob("*.parquet"))  # written by the first segment
+    data = bytearray(part.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    part.write_bytes(bytes(data))
+    again = run_tiny(str(corpus), out, tiny_model, "input.shard_size_mb=0.002")
+    assert again.shards_run >= 1 and {sub: read_dir(out / sub) for sub in ("data", "rejects")} == before
+
+
 def test_temporary_files_are_hidden_from_readers_and_cleaned(corpus, tmp_path, tiny_model):
     out = tmp_path / "out"
     run_tiny(str(corpus), out, tiny_model)
@@ -179,5 +202,6 @@ def test_a_worker_dying_on_every_try_ends_in_one_clear_error(corpus, tmp_path, t
     with pytest.raises(EngineError) as err:
         run_tiny(str(corpus), tmp_path / "out", tiny_model, hook, engine="ray", workers=1)
     message = str(err.value)
-    assert "died 4 times on shard part-00000" in message and "stage coarse" in message
+    assert "died on shard part-00000" in message and "restarts of that worker (3) are used up" in message
+    assert "stage coarse" in message
     assert "doc-0000" in message  # the batch holding the document it died on
