@@ -57,7 +57,9 @@ def outcomes(run_dir: str) -> dict[str, Outcome]:
     return out
 
 
-def read_labels(path: str, split: str | None) -> list[dict]:
+def read_rows(path: str, split: str | None, valid, need: str, what: str) -> list[dict]:
+    """The JSON rows of a labels or gold file (of one split, if given); each must pass `valid`, else the
+    error names the line and what it `need`s."""
     rows = []
     for n, line in enumerate(storage.read_bytes(path).decode("utf-8").splitlines(), 1):
         if not line.strip():
@@ -66,13 +68,18 @@ def read_labels(path: str, split: str | None) -> list[dict]:
             row = json.loads(line)
         except json.JSONDecodeError as e:
             raise MdfsError(f"{path}:{n}: not JSON: {e}") from None
-        if row.get("label") not in ("keep", "drop") or "id" not in row:
-            raise MdfsError(f"{path}:{n}: needs an id and a label of keep or drop")
+        if not valid(row):
+            raise MdfsError(f"{path}:{n}: needs {need}")
         if split is None or row.get("split") == split:
             rows.append(row)
     if not rows:
-        raise MdfsError(f"{path}: no labels" + (f" with split {split!r}" if split else ""))
+        raise MdfsError(f"{path}: no {what}" + (f" with split {split!r}" if split else ""))
     return rows
+
+
+def read_labels(path: str, split: str | None) -> list[dict]:
+    return read_rows(path, split, lambda r: r.get("label") in ("keep", "drop") and "id" in r,
+                     "an id and a label of keep or drop", "labels")
 
 
 def evaluate(run_dir: str, labels_path: str, split: str | None = None) -> dict:

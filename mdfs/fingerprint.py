@@ -65,24 +65,11 @@ def stale_shards(old_keys: list[str], new_keys: list[str]) -> list[int]:
     return changed + list(range(len(new_keys), len(old_keys)))
 
 
-def piece_digest(piece, chunk: int = 1 << 20) -> str | None:
+def piece_digest(piece) -> str | None:
     """sha256 of the bytes a piece covers (a byte range of plain JSONL, else the whole file): the
     lineage of every output part, recorded in its shard marker and the manifest. A Parquet file cut
     into row-group pieces is hashed whole once, by its first piece (None for the others)."""
     if piece.kind == "parquet" and piece.start > 0:
         return None
-    fs, path = storage.resolve(piece.path)
-    h = hashlib.sha256()
     whole = piece.kind != "jsonl" or piece.compression is not None
-    start, end = (0, -1) if whole else (piece.start, piece.end)
-    with fs.open_input_file(path) as f:
-        f.seek(start)
-        left = None if end < 0 else end - start
-        while left is None or left > 0:
-            data = f.read(chunk if left is None else min(chunk, left))
-            if not data:
-                break
-            h.update(data)
-            if left is not None:
-                left -= len(data)
-    return h.hexdigest()
+    return storage.sha256(piece.path) if whole else storage.sha256(piece.path, piece.start, piece.end)

@@ -73,20 +73,7 @@ def page_url(row: dict, root: Path | None = None) -> str | None:
 
 def read_gold_file(path: str, split: str | None = None) -> list[dict]:
     """The rows of a gold file, optionally only those of one split."""
-    from mdfs import storage
+    from mdfs.evaluate import read_rows
 
-    rows = []
-    for n, line in enumerate(storage.read_bytes(path).decode("utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise MdfsError(f"{path}:{n}: not JSON: {e}") from None
-        if "id" not in row or not ("gold" in row or "text" in row):
-            raise MdfsError(f"{path}:{n}: needs an id and a gold path (or text)")
-        if split is None or row.get("split") == split:
-            rows.append(row)
-    if not rows:
-        raise MdfsError(f"{path}: no gold pages" + (f" with split {split!r}" if split else ""))
-    return rows
+    return read_rows(path, split, lambda r: "id" in r and ("gold" in r or "text" in r),
+                     "an id and a gold path (or text)", "gold pages")

@@ -25,7 +25,6 @@ from mdfs.layout import RunLayout
 from mdfs.runlock import LOCK_NAME
 
 log = logging.getLogger(__name__)
-TEMP_MARK = ".tmp-"  # storage.write_bytes writes `.<name>.tmp-<id>` beside the file, then renames
 
 
 def check_paths(input_paths: list[str], shards: list, root: str) -> None:
@@ -171,6 +170,6 @@ def remove_temp_files(layout: RunLayout) -> None:
     for sub in ("data", "rejects", "stats", "_work"):
         for path in storage.list_files(storage.join(layout.root, sub)):
             name = path.rsplit("/", 1)[-1]
-            if name.startswith(".") and TEMP_MARK in name:
+            if name.startswith(".") and storage.TEMP_MARK in name:
                 log.info("removing a temporary file left by a killed run: %s", path)
                 storage.delete_file(path)

@@ -56,6 +56,9 @@ def join(base: str, *parts: str) -> str:
     return "/".join([base.rstrip("/"), *parts])
 
 
+TEMP_MARK = ".tmp-"  # in the name of a file being written: `.<name>.tmp-<id>`, renamed when complete
+
+
 def write_bytes(path: str, data: bytes) -> str:
     """Atomically write `data` to `path`; returns its sha256."""
     fs, p = resolve(path)
@@ -65,7 +68,7 @@ def write_bytes(path: str, data: bytes) -> str:
             os.makedirs(os.path.dirname(p), exist_ok=True)
             # dot-prefixed: readers of a folder (pyarrow.dataset, Spark, duckdb) skip it if a kill leaves it
             head, name = os.path.split(p)
-            tmp = os.path.join(head, f".{name}.tmp-{uuid.uuid4().hex[:8]}")
+            tmp = os.path.join(head, f".{name}{TEMP_MARK}{uuid.uuid4().hex[:8]}")
             try:
                 with open(tmp, "wb") as f:
                     f.write(data)
@@ -103,12 +106,20 @@ def exists(path: str) -> bool:
     return fs.get_file_info(p).type != pafs.FileType.NotFound
 
 
-def sha256(path: str, chunk: int = 1 << 20) -> str:
+def sha256(path: str, start: int = 0, end: int = -1, chunk: int = 1 << 20) -> str:
+    """sha256 of a file, or of its bytes [start, end) (end -1: to the end)."""
     fs, p = resolve(path)
     h = hashlib.sha256()
-    with fs.open_input_stream(p) as f:
-        while data := f.read(chunk):
+    with fs.open_input_file(p) as f:
+        f.seek(start)
+        left = None if end < 0 else end - start
+        while left is None or left > 0:
+            data = f.read(chunk if left is None else min(chunk, left))
+            if not data:
+                break
             h.update(data)
+            if left is not None:
+                left -= len(data)
     return h.hexdigest()
 
 
@@ -141,7 +152,7 @@ def list_names(path: str) -> list[str]:
 
 def local_path(path: str) -> str:
     """A local path without a `file://` prefix (os functions do not understand it)."""
-    return path[len("file://"):] if path.startswith("file://") else path
+    return path.removeprefix("file://")
 
 
 def is_empty_dir(path: str) -> bool:
