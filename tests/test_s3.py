@@ -86,3 +86,15 @@ def test_storage_faults_are_one_clear_line(s3_server, tmp_path):
     assert missing.returncode == 2 and "mdfs: error:" in missing.stderr
     for proc in (down, missing):
         assert "Traceback" not in proc.stderr
+
+
+def test_refused_credentials_and_missing_buckets_are_named():
+    """What the object store says (as pyarrow reports it) becomes a sentence a user can act on."""
+    from mdfs.storage import explain
+
+    denied = OSError("When reading information for key 'raw' in bucket 'corpus': AWS Error ACCESS_DENIED during "
+                     "HeadObject operation: No response body.")
+    assert explain(denied).startswith("the object store refused the credentials: check AWS_ACCESS_KEY_ID")
+    missing = OSError("Bucket 'nope' not found: AWS Error NO_SUCH_BUCKET during HeadBucket operation")
+    assert explain(missing).startswith("the bucket does not exist")
+    assert explain(OSError("something else")) == "something else"
