@@ -4,8 +4,8 @@ Besides removals (whole rows), an item may write edits: lines to cut out of a ro
 (index in `text.split("\n")`) and `kind`. The next segment hands each shard's edits to the stage's
 `apply_edits()`, which the default leaves alone (see `mdfs.lineedits` for the line-cutting helper).
 
-Outputs are named and partitioned: `_work/<stage>/<output>/bucket-<partition>/part-<item>.parquet`, one
-file per writer, so items never write the same file and a partition is read by listing its folder. Every
+Outputs are named and partitioned: `_work/<stage>/<output>/bucket-<partition>/<phase>-<item>.parquet`
+(phase `map` for the map over shards), one file per writer, so items never write the same file and a partition is read by listing its folder. Every
 file written is recorded, and goes into the item's done marker: a resumed run trusts an item only when
 its marker parses and every file it lists is still there with the same size.
 """

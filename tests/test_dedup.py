@@ -200,7 +200,7 @@ def test_exact_only_keeps_the_two_method_contract(near_input, tmp_path):
     s = run_serial(dedup_yaml(tmp_path, {"enabled": False}), near_input[0], tmp_path / "out", "output.keep_work=true")
     assert s.stages["dedup"]["reasons"] == {"exact_duplicate": 14}
     assert (tmp_path / "out" / "stats" / "global" / "dedup-resolve-00000.json").exists()
-    assert list((tmp_path / "out" / "_work" / "dedup" / "keys").glob("bucket-*/part-*.parquet"))
+    assert list((tmp_path / "out" / "_work" / "dedup" / "keys").glob("bucket-*/map-*.parquet"))
 
 
 # -- the keep policy, on the phases directly -------------------------------------------------------------
