@@ -13,7 +13,6 @@ non-space characters / 4, the rates of current BPE vocabularies with Chinese mer
 from __future__ import annotations
 
 import logging
-import os
 import time
 
 import numpy as np
@@ -196,16 +195,11 @@ def compute_stats(
 
 
 def _ray_map(cfg: InputConfig, shards: list[Shard], address: str | None, workers: int | None):
+    from mdfs.engine import start_ray
+
+    started = start_ray(address, workers)
     import ray
 
-    started = False
-    if not ray.is_initialized():
-        kwargs = dict(include_dashboard=False, configure_logging=False, log_to_driver=True)
-        if address:
-            ray.init(address=address, **kwargs)
-        else:
-            ray.init(num_cpus=workers or os.cpu_count(), **kwargs)
-        started = True
     try:
         task = ray.remote(num_cpus=1, max_retries=3)(shard_stats)
         pending = [task.remote(cfg, s) for s in shards]

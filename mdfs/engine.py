@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Iterator
 
 from mdfs import breadcrumb, cluster, storage
@@ -50,29 +51,11 @@ class RayEngine:
     name = "ray"
 
     def __init__(self, cfg: RunConfig, root: str):
+        self.started_here = start_ray(cfg.engine.address, cfg.engine.workers,
+                                      cluster.runtime_env(cfg.engine.runtime_env))
         import ray
 
         self.ray = ray
-        self.started_here = False
-        if not ray.is_initialized():
-            kwargs = {"include_dashboard": False, "log_to_driver": True, "configure_logging": False}
-            if env := cluster.runtime_env(cfg.engine.runtime_env):
-                kwargs["runtime_env"] = env
-            if cfg.engine.address:
-                _check_reachable(cfg.engine.address)
-                try:
-                    ray.init(address=cfg.engine.address, **kwargs)
-                except (ConnectionError, RuntimeError) as e:
-                    raise EngineError(
-                        f"cannot join the Ray cluster at {cfg.engine.address}: {str(e).splitlines()[0]}. "
-                        "Is `ray start --head` running there? If it uses token authentication, set "
-                        "RAY_AUTH_MODE=token and make its token available (~/.ray/auth_token).") from None
-            else:
-                # Embedded local instance: no set-up step for the user. address="local" starts a new one
-                # even if a `ray start` cluster runs on this machine (plain ray.init() would join it).
-                os.environ.setdefault("RAY_DEDUP_LOGS", "0")
-                ray.init(address="local", num_cpus=cfg.engine.workers or os.cpu_count(), **kwargs)
-            self.started_here = True
         cpus = int(ray.cluster_resources().get("CPU", 1))
         nodes = cluster.cpu_nodes(ray)
         # workers on other nodes: several nodes, or one that is not the driver's (a head with 0 CPUs)
@@ -163,6 +146,36 @@ class _RayWorker:
 
     def check_paths(self, paths: list[str]) -> dict:
         return cluster.missing_on_worker(paths)
+
+
+def start_ray(address: str | None, workers: int | None, runtime_env: dict | None = None) -> bool:
+    """Join the Ray cluster at `address`, or start an embedded local instance (no set-up step for the
+    user). True if this call started Ray: the caller shuts it down."""
+    if not address and "ray" not in sys.modules:
+        # Ray's own default for a new local instance (token auth on), said explicitly so that Ray does not
+        # print its banner on every run; Ray reads it when it is imported, hence before the import
+        os.environ.setdefault("RAY_AUTH_MODE", "token")
+    import ray
+
+    if ray.is_initialized():
+        return False
+    kwargs = {"include_dashboard": False, "log_to_driver": True, "configure_logging": False}
+    if runtime_env:
+        kwargs["runtime_env"] = runtime_env
+    if address:
+        _check_reachable(address)
+        try:
+            ray.init(address=address, **kwargs)
+        except (ConnectionError, RuntimeError) as e:
+            raise EngineError(
+                f"cannot join the Ray cluster at {address}: {str(e).splitlines()[0]}. "
+                "Is `ray start --head` running there? If it uses token authentication, set "
+                "RAY_AUTH_MODE=token and make its token available (~/.ray/auth_token).") from None
+    else:
+        # address="local" starts a new instance even if a `ray start` cluster runs on this machine
+        os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+        ray.init(address="local", num_cpus=workers or os.cpu_count(), **kwargs)
+    return True
 
 
 def _check_reachable(address: str, timeout: float = 10.0) -> None:

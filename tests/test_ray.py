@@ -49,6 +49,7 @@ def test_local_ray_equals_serial_and_loads_models_once_per_actor(sharded_corpus,
     out = tmp_path / "out"
     text = cli(*args_for(sharded_corpus, out, tiny_model), "--workers", "2")
     assert "conservation OK: 400 in" in text
+    assert "Token authentication is enabled" not in text  # Ray's default (token auth), without its banner
     for sub in ("data", "rejects"):
         assert read_dir(out / sub) == read_dir(serial_run / sub)
     stats = json.loads((out / "manifest.json").read_text())["stages"]
