@@ -18,9 +18,10 @@ import re
 from mdfs import storage
 from mdfs.errors import EngineError
 
+# Values, not references: AWS_PROFILE, AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE name files on the
+# driver's disk, and forwarding them would override a worker node's own (instance-role) credentials.
 FORWARDED_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL",
-                 "AWS_ENDPOINT_URL_S3", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_PROFILE",
-                 "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE")
+                 "AWS_ENDPOINT_URL_S3", "AWS_DEFAULT_REGION", "AWS_REGION")
 SECRET = re.compile(r"SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|PRIVATE|_KEY(_ID)?$", re.IGNORECASE)
 
 

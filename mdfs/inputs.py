@@ -100,7 +100,7 @@ def _expand(path: str) -> list[tuple[str, str]]:
         if storage.is_uri(path):
             files = [f for f in storage.list_files(root) if fnmatch.fnmatch(f, path)]
         else:
-            matches = sorted(glob.glob(path, recursive=True))  # a matched folder is read whole
+            matches = sorted(glob.glob(_literal_folders(path), recursive=True))  # a matched folder is read whole
             files = sorted({f for m in matches for f in (_walk_local(m) if os.path.isdir(m) else [m])
                             if os.path.isdir(m) or _regular_file(f)})
         return [(f, root) for f in files]
@@ -113,6 +113,18 @@ def _expand(path: str) -> list[tuple[str, str]]:
     if not storage.is_uri(path) and not _regular_file(path):
         raise InputError(f"{path}: not a regular file (a pipe, device or socket cannot be an input)")
     return [(path, os.path.dirname(path.rstrip("/")) if not storage.is_uri(path) else path.rsplit("/", 1)[0])]
+
+
+def _literal_folders(pattern: str) -> str:
+    """`pattern` with its leading existing folders escaped: in /data/crawl[2024]/*.jsonl the folder
+    crawl[2024] exists, so its brackets are part of its name, not a character class."""
+    parts = pattern.split("/")
+    k = 0
+    while k < len(parts) - 1 and os.path.isdir("/".join(parts[:k + 1]) or "/"):
+        k += 1
+    if k == 0:
+        return pattern
+    return glob.escape("/".join(parts[:k]) or "/") + "/" + "/".join(parts[k:])
 
 
 def _regular_file(path: str) -> bool:

@@ -127,6 +127,14 @@ def test_brackets_in_an_explicit_file_name_are_literal(tmp_path, tiny_model):
     assert s.docs_in == 5 and {r["id"][:3] for r in read_dir(tmp_path / "out" / "data")} == {"lit"}
 
 
+def test_a_glob_under_a_folder_with_brackets_in_its_name(tmp_path, tiny_model):
+    folder = tmp_path / "crawl[2024]"
+    write_jsonl(folder / "a.jsonl", make_docs(6, "lit"))
+    write_jsonl(tmp_path / "crawl2" / "a.jsonl", make_docs(9, "cls"))  # what [2024] as a class would match
+    s = run_tiny(str(folder / "*.jsonl"), tmp_path / "out", tiny_model)
+    assert s.docs_in == 6
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
 def test_named_pipes_are_skipped_not_read(corpus, tmp_path, tiny_model, caplog):
     os.mkfifo(corpus / "pipe.jsonl")
