@@ -150,6 +150,15 @@ def test_pathological_json_is_quarantined_alone(tmp_path):
 
 # -- 3. damaged and truncated streams: keep what is certain, invent nothing -------------------------------
 
+def flip_a_bit_near_the_middle(data: bytes, seed: int, spread: int) -> tuple[bytes, int]:
+    """`data` with one bit flipped within `spread` bytes of its middle, and where."""
+    rnd = random.Random(seed)
+    damaged = bytearray(data)
+    at = len(damaged) // 2 + rnd.randint(-spread, spread)
+    damaged[at] ^= 1 << rnd.randint(0, 7)
+    return bytes(damaged), at
+
+
 def complete_lines(prefix: bytes) -> int:
     return prefix.count(b"\n")
 
@@ -181,16 +190,12 @@ def check_no_invention(docs, recs):
 @pytest.mark.parametrize("seed", range(6))
 def test_gzip_damaged_in_the_middle_keeps_the_records_before_and_invents_none(tmp_path, seed):
     recs = records(300, seed)
-    raw = jsonl(recs)
-    data = bytearray(gzip.compress(raw, mtime=0))
-    rnd = random.Random(seed)
-    at = len(data) // 2 + rnd.randint(-200, 200)
-    data[at] ^= 1 << rnd.randint(0, 7)
+    data, at = flip_a_bit_near_the_middle(gzip.compress(jsonl(recs), mtime=0), seed, 200)
     path = tmp_path / "damaged.jsonl.gz"
-    path.write_bytes(bytes(data))
+    path.write_bytes(data)
     docs, bad = read(path)
     check_no_invention(docs, recs)
-    assert len(docs) >= complete_lines(gzip_prefix(bytes(data), at))
+    assert len(docs) >= complete_lines(gzip_prefix(data, at))
     assert len(docs) < len(recs)
     assert [b["reason"] for b in bad] == ["corrupt_file"]
     end_of_kept = len(jsonl(recs[: len(docs)]))
@@ -230,15 +235,13 @@ def test_truncated_stream_keeps_every_complete_record(tmp_path, ext):
 @pytest.mark.parametrize("seed", range(6))
 def test_damaged_zstd_keeps_the_records_before_and_invents_none(tmp_path, seed):
     recs = records(2000, seed)
-    data = bytearray(zstandard.ZstdCompressor(write_checksum=True).compress(jsonl(recs)))
-    rnd = random.Random(seed)
-    at = len(data) // 2 + rnd.randint(-300, 300)
-    data[at] ^= 1 << rnd.randint(0, 7)
+    data, at = flip_a_bit_near_the_middle(zstandard.ZstdCompressor(write_checksum=True).compress(jsonl(recs)),
+                                          seed, 300)
     path = tmp_path / "damaged.jsonl.zst"
-    path.write_bytes(bytes(data))
+    path.write_bytes(data)
     docs, bad = read(path)
     check_no_invention(docs, recs)
-    assert len(docs) >= complete_lines(zstd_prefix(bytes(data), at))
+    assert len(docs) >= complete_lines(zstd_prefix(data, at))
     assert len(docs) < len(recs) and [b["reason"] for b in bad] == ["corrupt_file"]
     assert "damaged.jsonl.zst: unreadable from byte" in bad[0]["detail"]
 
