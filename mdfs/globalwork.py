@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from mdfs import storage
@@ -114,3 +116,23 @@ def _concat(files: list[str], columns: list[str] | None) -> pa.Table | None:
     if not files:
         return None
     return pa.concat_tables([storage.read_parquet(f, columns) for f in files], promote_options="default")
+
+
+def removals_for_shard(layout: RunLayout, stage: str, shard: int) -> pa.Table:
+    """What the global stage's phases resolved to remove from `shard`: `row`, `reason`, `detail`."""
+    return _shard_rows(layout.removals_dir(stage), shard, REMOVAL_SCHEMA)
+
+
+def edits_for_shard(layout: RunLayout, stage: str, shard: int) -> pa.Table:
+    """The lines the global stage's phases resolved to cut from rows of `shard`: `row`, `line`, `kind`."""
+    return _shard_rows(layout.edits_dir(stage), shard, EDIT_SCHEMA)
+
+
+def _shard_rows(folder: str, shard: int, schema: pa.Schema) -> pa.Table:
+    """The rows of every Parquet file in `folder` (removals or edits) that concern `shard`, in file order."""
+    files = [f for f in storage.list_files(folder) if f.endswith(".parquet")]
+    if not files:
+        return schema.empty_table().drop_columns(["shard"])
+    fs, _ = storage.resolve(files[0])
+    ds = pads.dataset([storage.resolve(p)[1] for p in files], filesystem=fs, format="parquet")
+    return ds.to_table(columns=[n for n in schema.names if n != "shard"], filter=pc.field("shard") == shard)

@@ -13,13 +13,12 @@ from collections import Counter
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as pads
 
-from mdfs import breadcrumb, metadata, storage
+from mdfs import breadcrumb, globalwork, metadata, storage
 from mdfs.config import RunConfig
 from mdfs.errors import MdfsError, StageError
 from mdfs.fingerprint import piece_digest
-from mdfs.globalwork import EDIT_SCHEMA, REMOVAL_SCHEMA, GlobalWork
+from mdfs.globalwork import GlobalWork
 from mdfs.inputs import Shard
 from mdfs.layout import RunLayout
 from mdfs.metadata import is_metadata
@@ -174,12 +173,12 @@ class ShardRunner:
                              shard=shard.name) from e
 
     def _removals_for(self, stage: str, shard: int) -> pa.Table:
-        return _shard_rows(self.layout.removals_dir(stage), shard, REMOVAL_SCHEMA)
+        return globalwork.removals_for_shard(self.layout, stage, shard)
 
     def _edit(self, index: int, spec, shard: int, table: pa.Table, st: dict) -> pa.Table:
         """Hand the shard's edits (lines to cut) to the global stage; its counters join the stage's."""
         g: GlobalStage = self._stage(index, spec).stage
-        edits = _shard_rows(self.layout.edits_dir(spec.name), shard, EDIT_SCHEMA)
+        edits = globalwork.edits_for_shard(self.layout, spec.name, shard)
         ctx = StageContext(spec.name, f"part-{shard:05d}")
         try:
             out = g.apply_edits(table, edits, ctx)
@@ -341,13 +340,3 @@ class ShardRunner:
                   "counters": dict(ctx.counters), "notes": ctx.notes, "seconds": time.perf_counter() - started}
         storage.write_json(self.layout.phase_marker(stage_name, phase, item), result)
         return result
-
-
-def _shard_rows(folder: str, shard: int, schema: pa.Schema) -> pa.Table:
-    """The rows of every Parquet file in `folder` (removals or edits) that concern `shard`, in file order."""
-    files = [f for f in storage.list_files(folder) if f.endswith(".parquet")]
-    if not files:
-        return schema.empty_table().drop_columns(["shard"])
-    fs, _ = storage.resolve(files[0])
-    ds = pads.dataset([storage.resolve(p)[1] for p in files], filesystem=fs, format="parquet")
-    return ds.to_table(columns=[n for n in schema.names if n != "shard"], filter=pc.field("shard") == shard)
