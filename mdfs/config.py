@@ -30,7 +30,11 @@ class InputConfig(Strict):
     text_field: str = "text"
     id_field: str | None = "id"
     url_field: str | None = "url"
-    shard_size_mb: float = Field(64.0, gt=0)
+    shard_size_mb: float = Field(64.0, gt=0, description="most input bytes per shard (= per output part)")
+    min_shards: int = Field(16, ge=1, description="cut a small input finer, down to min_shard_mb per shard, "
+                            "until it makes this many shards, so that one big file keeps every worker busy")
+    min_shard_mb: float = Field(2.0, gt=0, description="fewest input bytes per shard when cutting finer "
+                                "for min_shards (each shard costs a task and a few files)")
     max_doc_mb: float = Field(16.0, gt=0)
     metadata: Literal["keep", "drop"] | list[str] = Field(
         "keep", description="input fields not consumed by mdfs: keep all, drop all, or keep the ones listed")
