@@ -101,6 +101,7 @@ class Cleaned:
     visible: np.ndarray                # visible characters of each kept line
     url_chars: np.ndarray              # characters inside URLs of each kept line
     view: CharView                     # characters of the kept lines
+    han: np.ndarray                    # Han characters of each kept line
     counters: dict[str, int]
 
 
@@ -229,8 +230,9 @@ class LineCleaner:
             gone = removed_by == i
             counters[f"lines_removed__{rule}"] = int(gone.sum())
             counters[f"chars_removed__{rule}"] = int(line_chars[gone].sum())
+        han = per_line[:, HAN]
         if keep.all():
-            return Cleaned(text, lines, parents, visible, url_chars, view, counters)
+            return Cleaned(text, lines, parents, visible, url_chars, view, han, counters)
         cleaned, keep = _rebuild(lines, keep, parents, line_chars == 0, n_docs)
         return Cleaned(cleaned, lines.filter(pa.array(keep)), parents[keep], visible[keep], url_chars[keep],
-                       view.subset(keep), counters)
+                       view.subset(keep), han[keep], counters)
