@@ -66,8 +66,8 @@ class CoarseFilter(Stage):
         scores = char_metrics(cleaned.view)
         d = self.params.document
         scores |= line_metrics(cleaned.lines, cleaned.parents, cleaned.visible, n, d.bullet_max_chars)
-        scores["prose_chars"] = prose_chars(cleaned.lines, cleaned.parents, cleaned.visible, cleaned.han, n,
-                                            d.prose_min_han)
+        scores["prose_chars"], scores["long_prose_chars"] = prose_chars(
+            cleaned.lines, cleaned.parents, cleaned.visible, cleaned.han, n, d.prose_min_han, d.bullet_max_chars)
         scores |= self._repetition(cleaned, scores["chars"], n)
         scores["url_ratio"] = url_ratio(cleaned.url_chars, cleaned.parents, scores["chars"])
         lexicon = self._lexicon(cleaned.view, scores["chars"], ctx)
@@ -152,7 +152,7 @@ class CoarseFilter(Stage):
         return {"blocked_domain": _np(self.urls.blocked_domain(url)), "url_pattern": _np(self.urls.pattern_match(url))}
 
     def _columns(self, scores: dict, lexicon: dict, urls: dict) -> dict[str, pa.Array]:
-        counts = ("chars", "lines", "prose_chars")
+        counts = ("chars", "lines", "prose_chars", "long_prose_chars")
         cols = {k: pa.array(scores[k], pa.int64()) for k in counts}
         cols |= {k: pa.array(v, F32) for k, v in scores.items() if k not in counts}
         cols["zh_ratio"] = pa.array(scores["zh_ratio"], pa.float64())
@@ -178,6 +178,7 @@ class CoarseFilter(Stage):
 
         # pages with enough distinct prose are not judged by their line shape (forum threads, code-heavy posts)
         shaped = s["prose_chars"] < d.prose_min_chars if d.prose_min_chars is not None else True
+        listed = s["long_prose_chars"] < d.prose_min_chars if d.prose_min_chars is not None else True
         rule("chars", "<", p.min_chars, "too_short")
         rule("zh_ratio", "<", p.min_chinese_ratio, "low_chinese_ratio", shaped)
         rules += [(urls["blocked_domain"], "blocked_domain"), (urls["url_pattern"], "url_pattern")]
@@ -196,7 +197,7 @@ class CoarseFilter(Stage):
             rule(f"dup_{size}gram_share", ">", limit, f"dup_{size}gram")
         lined = s["lines"] >= d.min_lines
         rule("mean_line_chars", "<", d.min_mean_line_chars, "short_lines", lined & shaped)
-        rule("bullet_line_ratio", ">", d.max_bullet_line_ratio, "bullet_lines", lined)
+        rule("bullet_line_ratio", ">", d.max_bullet_line_ratio, "bullet_lines", lined & listed)
         rule("ellipsis_line_ratio", ">", d.max_ellipsis_line_ratio, "ellipsis_lines", lined)
         rule("url_ratio", ">", d.max_url_ratio, "url_density")
         return rules

@@ -75,11 +75,24 @@ def test_long_bullet_lines_are_paragraphs_not_list_items():
 
 
 def test_a_related_list_under_its_heading_is_cut_and_other_lists_stay():
-    article = "\n".join([REPLY, REPLY[5:] + "第二段。", "你可能还想看", "- 某地召开工作会议", "- 某市发布新规",
+    article = "\n".join([REPLY, REPLY[5:] + "第二段。", "健康资讯推荐", "- 某地召开工作会议", "- 某市发布新规",
                          "- 某县举办文化节", "专家建议", "- 多喝水", "- 早睡早起", "- 适量运动"])
     reasons, counters, texts = decide(coarse(), [article])
     assert reasons == [None] and counters["lines_removed__related_list"] == 4
     assert "某市发布新规" not in texts[0] and "早睡早起" in texts[0] and "专家建议" in texts[0]
+
+
+def test_the_tail_after_a_teaser_heading_is_cut_unless_it_opens_the_page():
+    teasers = ["你可能还想看", "某地召开工作会议，部署下半年重点任务。", "某市发布新规，明年起施行。"]
+    article = "\n".join([REPLY, REPLY[5:] + "第二段。", *teasers])
+    sidebar_first = "\n".join([*teasers, REPLY, REPLY[5:] + "第二段。"])  # a heading before the text: kept
+    reasons, counters, texts = decide(coarse(), [article, sidebar_first])
+    assert reasons == [None, None] and counters["lines_removed__related_list"] == 3
+    assert "某市发布新规" not in texts[0] and texts[0].startswith(REPLY) and REPLY in texts[1]
+    off = coarse()
+    off.params.cleaning.related_tail_min_before = None
+    off.setup()
+    assert "某市发布新规" in decide(off, [article])[2][0]
 
 
 # -- real pages of the tuning side -------------------------------------------------------------------

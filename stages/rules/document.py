@@ -38,8 +38,9 @@ class DocumentRules(Strict):
     prose_min_chars: int | None = Field(
         300, ge=1, description="a page with this many characters of distinct prose lines (at least "
         "`prose_min_han` Han characters and sentence punctuation) is not dropped for its line shape or "
-        "repeated lines or paragraphs (short_lines, dup_lines, dup_paragraphs, …) or a low Chinese ratio: forum threads, "
-        "Q&A and code-heavy posts have short replies, quotes and code around real prose; null: never exempt")
+        "repeated lines or paragraphs (short_lines, dup_lines, dup_paragraphs, …) or a low Chinese ratio: forum "
+        "threads, Q&A and code-heavy posts have short replies, quotes and code around real prose; nor for "
+        "bullet lines when that many are in lines longer than `bullet_max_chars`; null: never exempt")
     prose_min_han: int = Field(10, ge=1, description="Han characters of a prose line")
 
 
@@ -85,21 +86,25 @@ def url_ratio(url_chars: np.ndarray, parents: np.ndarray, visible: np.ndarray) -
 
 
 def prose_chars(lines: pa.Array, parents: np.ndarray, visible: np.ndarray, han: np.ndarray, n_docs: int,
-                min_han: int) -> np.ndarray:
+                min_han: int, long_chars: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Visible characters of each document's distinct prose lines: at least `min_han` Han characters and
-    a sentence punctuation mark (，。！？；). A repeated line counts once, so a page that repeats one
-    sentence has little prose. Only the lines with enough Han characters are searched."""
-    out = np.zeros(n_docs, np.int64)
+    a sentence punctuation mark (，。！？；); and of those longer than `long_chars` (paragraphs, not list
+    items). A repeated line counts once, so a page that repeats one sentence has little prose. Only the
+    lines with enough Han characters are searched."""
+    out, long = np.zeros(n_docs, np.int64), np.zeros(n_docs, np.int64)
     cand = np.flatnonzero(han >= min_han)
     if not len(cand):
-        return out
+        return out, long
     sub = lines.take(pa.array(cand))
     hit = pc.match_substring_regex(sub, SENTENCE).to_numpy(zero_copy_only=False)
     if not hit.any():
-        return out
+        return out, long
     idx = cand[hit]
     t = pa.table({"doc": pa.array(parents[idx], pa.int64()), "line": pc.utf8_trim_whitespace(sub.filter(hit)),
                   "len": pa.array(visible[idx], pa.int64())})
     groups = t.group_by(["doc", "line"], use_threads=False).aggregate([("len", "max")])
-    np.add.at(out, groups.column("doc").to_numpy(), groups.column("len_max").to_numpy())
-    return out
+    docs, lengths = groups.column("doc").to_numpy(), groups.column("len_max").to_numpy()
+    np.add.at(out, docs, lengths)
+    if long_chars is not None:
+        np.add.at(long, docs, np.where(lengths > long_chars, lengths, 0))
+    return out, long

@@ -74,6 +74,11 @@ RELATED_HEADING = (
     r"^[\s【\[(（<《|｜-]*(?:(?:相关|推荐|热门|精彩|最新|往期|更多|热点)(?:阅读|文章|新闻|资讯|推荐|问答|经验|话题|视频|"
     r"帖子|专题|链接|标签)|(?:你|您)?可能(?:还|也)?(?:想看|喜欢|感兴趣)|(?:其他人|大家|网友)(?:都|也|还)在看|"
     r"猜你喜欢|延伸阅读|本文标签|\p{Han}{0,6}推荐)[\s】\])）>》:：|｜]*(?:更多)?[\s>》]*$")
+# Headings after which a page holds only other pages' teasers (你可能还想看, 其他人也在看, 相关阅读, …): the
+# heading and everything after it are cut (`related_tail`), when enough text precedes it
+TAIL_HEADING = (
+    r"^[\s【\[(（<《|｜-]*(?:你可能还想看|你可能也喜欢|(?:其他人|大家|网友)(?:都|也|还)在看|猜你喜欢|为(?:你|您)推荐|"
+    r"热门推荐|相关阅读|相关文章|相关新闻|推荐阅读|延伸阅读|相关推荐|精彩推荐)[\s】\])）>》:：|｜]*(?:更多)?[\s>》]*$")
 # An item of an extracted list (trafilatura writes "- "), as the bullet-line rule counts them
 LIST_ITEM = r"^\s*(?:[•·●○◦▪▫■□◆◇►▶➢➤→-]\s*|\*\s)\S"
 
@@ -98,6 +103,9 @@ class LineCleaning(Strict):
     related_lists: bool = True
     related_min_items: int = Field(3, ge=1, description="list items under the heading needed to cut the list")
     related_item_max_chars: int = Field(120, ge=1, description="longer items are not headlines: not cut")
+    # the tail of a page from a heading such as 你可能还想看 or 相关阅读 on, when this many visible characters
+    # come before it (a heading at the top of the extracted text is a sidebar's, not the page's end); null: off
+    related_tail_min_before: int | None = Field(50, ge=0)
 
 
 TONE_MARKS = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ"
@@ -237,7 +245,7 @@ class LineCleaner:
             mark(3, (visible > 0) & (ratio(junk, visible) >= self.p.max_symbol_line_ratio))
         if self.p.related_lists:
             mark(4, related_list_lines(lines, parents, visible, self.p.related_min_items,
-                                       self.p.related_item_max_chars))
+                                       self.p.related_item_max_chars, self.p.related_tail_min_before))
 
         keep = removed_by < 0
         line_chars = pc.utf8_length(lines).to_numpy(zero_copy_only=False)
@@ -254,11 +262,13 @@ class LineCleaner:
 
 
 def related_list_lines(lines: pa.Array, parents: np.ndarray, visible: np.ndarray, min_items: int,
-                       item_max_chars: int, heading_max_chars: int = 24) -> np.ndarray:
+                       item_max_chars: int, tail_min_before: int | None = None,
+                       heading_max_chars: int = 24) -> np.ndarray:
     """Lines of "related articles" lists: a short heading line (`RELATED_HEADING`) followed, blank lines
     aside, by at least `min_items` list items of at most `item_max_chars` visible characters; the heading
     and its items are marked. A list under any other heading, and items after the first line that is not
-    a short list item, are left alone."""
+    a short list item, are left alone. With `tail_min_before`, a `TAIL_HEADING` line with at least that
+    many visible characters before it in its document is marked with every line after it."""
     n = len(lines)
     out = np.zeros(n, bool)
     blank = visible == 0
@@ -266,9 +276,20 @@ def related_list_lines(lines: pa.Array, parents: np.ndarray, visible: np.ndarray
     cand = np.flatnonzero(short)
     if not len(cand):
         return out
-    heading = _scatter(n, cand, _bool(pc.match_substring_regex(lines.take(pa.array(cand)), "(?i)" + RELATED_HEADING)))
+    sub = lines.take(pa.array(cand))
+    heading = _scatter(n, cand, _bool(pc.match_substring_regex(sub, "(?i)" + RELATED_HEADING)))
     if not heading.any():
         return out
+    if tail_min_before is not None:
+        tail = _scatter(n, cand, _bool(pc.match_substring_regex(sub, TAIL_HEADING)))
+        if tail.any():
+            first = np.r_[True, parents[1:] != parents[:-1]]  # lines are in document order
+            before = np.cumsum(visible) - visible
+            before -= np.maximum.accumulate(np.where(first, before, 0))
+            start = tail & (before >= tail_min_before)
+            seen = np.cumsum(start)
+            seen -= np.maximum.accumulate(np.where(first, seen - start, 0))
+            out |= seen > 0
     item = _bool(pc.match_substring_regex(lines, LIST_ITEM)) & ~blank & (visible <= item_max_chars)
     # the anchor of a line: the last line at or before it that is neither blank nor an item
     pos = np.arange(n)
@@ -278,4 +299,4 @@ def related_list_lines(lines: pa.Array, parents: np.ndarray, visible: np.ndarray
     under = item & has & heading[safe] & (parents[safe] == parents)
     counts = np.bincount(safe[under], minlength=n)
     enough = counts >= min_items
-    return (under & enough[safe]) | (heading & enough)
+    return out | (under & enough[safe]) | (heading & enough)
