@@ -141,3 +141,22 @@ def test_real_related_list_under_an_article_is_cut_without_gold_loss():
     off.setup()
     without = Overlap.of(decide(off, [text])[2][0], gold)
     assert after.recall == pytest.approx(without.recall) and after.precision > without.precision + 0.2
+
+
+def test_real_teaser_tail_is_cut_from_a_news_page():
+    # hk.news.yahoo.com report (tuning side, magic-article-b5b26f9fb331612d): the extracted text goes on
+    # after the report with other stories and ads under 其他人也在看 (P 0.05 before the cut)
+    import opencc
+
+    from mdfs.textnorm import normalize
+
+    html, gold = _page("article", "b5b26f9fb331612d")
+    text = _collected(html)
+    reasons, counters, texts = decide(coarse(), [text])
+    off = coarse()
+    off.params.cleaning.related_tail_min_before = None
+    off.setup()
+    gold = opencc.OpenCC("t2s").convert(normalize(gold))  # the gold is Traditional, the kept text Simplified
+    after, without = Overlap.of(texts[0], gold), Overlap.of(decide(off, [text])[2][0], gold)
+    assert reasons == [None] and counters["lines_removed__related_list"] >= 20
+    assert without.precision < 0.2 and after.precision > 0.8 and after.recall == without.recall > 0.9
