@@ -21,7 +21,7 @@ from pydantic import Field
 from mdfs.config import Strict
 from mdfs.stage import REJECT, Stage, StageContext, add_details, reject_where
 from stages.rules.chars import ratio
-from stages.rules.document import DocumentRules, char_metrics, line_metrics, url_ratio
+from stages.rules.document import DocumentRules, char_metrics, line_metrics, prose_chars, url_ratio
 from stages.rules.lexicon import Lexicon, LexiconRules
 from stages.rules.lines import LineCleaner, LineCleaning
 from stages.rules.pii import PiiMasker, PiiMasking
@@ -64,7 +64,10 @@ class CoarseFilter(Stage):
         for key, value in cleaned.counters.items():
             ctx.count(key, value)
         scores = char_metrics(cleaned.view)
-        scores |= line_metrics(cleaned.lines, cleaned.parents, cleaned.visible, n)
+        d = self.params.document
+        scores |= line_metrics(cleaned.lines, cleaned.parents, cleaned.visible, n, d.bullet_max_chars)
+        scores["prose_chars"], scores["long_prose_chars"] = prose_chars(
+            cleaned.lines, cleaned.parents, cleaned.visible, cleaned.han, n, d.prose_min_han, d.bullet_max_chars)
         scores |= self._repetition(cleaned, scores["chars"], n)
         scores["url_ratio"] = url_ratio(cleaned.url_chars, cleaned.parents, scores["chars"])
         lexicon = self._lexicon(cleaned.view, scores["chars"], ctx)
@@ -149,7 +152,7 @@ class CoarseFilter(Stage):
         return {"blocked_domain": _np(self.urls.blocked_domain(url)), "url_pattern": _np(self.urls.pattern_match(url))}
 
     def _columns(self, scores: dict, lexicon: dict, urls: dict) -> dict[str, pa.Array]:
-        counts = ("chars", "lines")
+        counts = ("chars", "lines", "prose_chars", "long_prose_chars")
         cols = {k: pa.array(scores[k], pa.int64()) for k in counts}
         cols |= {k: pa.array(v, F32) for k, v in scores.items() if k not in counts}
         cols["zh_ratio"] = pa.array(scores["zh_ratio"], pa.float64())
@@ -173,8 +176,11 @@ class CoarseFilter(Stage):
                 rules.append((where & (s[metric] > limit if op == ">" else s[metric] < limit), reason))
                 why[reason] = (metric, op, limit)
 
+        # pages with enough distinct prose are not judged by their line shape (forum threads, code-heavy posts)
+        shaped = s["prose_chars"] < d.prose_min_chars if d.prose_min_chars is not None else True
+        listed = s["long_prose_chars"] < d.prose_min_chars if d.prose_min_chars is not None else True
         rule("chars", "<", p.min_chars, "too_short")
-        rule("zh_ratio", "<", p.min_chinese_ratio, "low_chinese_ratio")
+        rule("zh_ratio", "<", p.min_chinese_ratio, "low_chinese_ratio", shaped)
         rules += [(urls["blocked_domain"], "blocked_domain"), (urls["url_pattern"], "url_pattern")]
         for name, (hits, density, distinct) in lexicon.items():
             cat = p.lexicon.categories[name]
@@ -184,14 +190,14 @@ class CoarseFilter(Stage):
             rule(f"{kind}_ratio", ">", getattr(d, f"max_{kind}_ratio"), f"high_{kind}_ratio")
         for metric, reason in (("dup_line_frac", "dup_lines"), ("dup_line_char_frac", "dup_line_chars"),
                                ("dup_para_frac", "dup_paragraphs"), ("dup_para_char_frac", "dup_paragraph_chars")):
-            rule(metric, ">", getattr(r, f"max_{metric}"), reason)
+            rule(metric, ">", getattr(r, f"max_{metric}"), reason, shaped)
         for size, limit in sorted(r.max_top_ngram_share.items()):
             rule(f"top_{size}gram_share", ">", limit, f"top_{size}gram")
         for size, limit in sorted(r.max_dup_ngram_share.items()):
             rule(f"dup_{size}gram_share", ">", limit, f"dup_{size}gram")
         lined = s["lines"] >= d.min_lines
-        rule("mean_line_chars", "<", d.min_mean_line_chars, "short_lines", lined)
-        rule("bullet_line_ratio", ">", d.max_bullet_line_ratio, "bullet_lines", lined)
+        rule("mean_line_chars", "<", d.min_mean_line_chars, "short_lines", lined & shaped)
+        rule("bullet_line_ratio", ">", d.max_bullet_line_ratio, "bullet_lines", lined & listed)
         rule("ellipsis_line_ratio", ">", d.max_ellipsis_line_ratio, "ellipsis_lines", lined)
         rule("url_ratio", ">", d.max_url_ratio, "url_density")
         return rules

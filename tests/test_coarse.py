@@ -268,7 +268,7 @@ def rule_reasons(stage: CoarseFilter) -> set[str]:
     scores = {k: np.zeros(n) for k in ("chars", "zh_ratio", "symbol_ratio", "digit_ratio", "latin_ratio", "punct_ratio",
                                        "dup_line_frac", "dup_line_char_frac", "dup_para_frac", "dup_para_char_frac",
                                        "lines", "mean_line_chars", "bullet_line_ratio", "ellipsis_line_ratio",
-                                       "url_ratio")}
+                                       "url_ratio", "prose_chars", "long_prose_chars")}
     r = stage.params.repetition
     scores |= {f"top_{k}gram_share": np.zeros(n) for k in r.max_top_ngram_share}
     scores |= {f"dup_{k}gram_share": np.zeros(n) for k in r.max_dup_ngram_share}

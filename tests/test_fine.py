@@ -116,3 +116,31 @@ def test_measured_catch_and_false_drop_rates():
     assert s["catch_rate_passing"] >= 0.85, s["missed_passing"]
     assert s["clean"] >= 3000
     assert s["false_drop_rate"] <= 0.002, s["false_drop_examples"]
+
+
+def test_one_repeated_call_to_action_is_a_listing_not_an_ad():
+    # a notice listing visitor hotlines repeats one phrase (咨询电话) and one kind of number
+    hotlines = ARTICLE + "\n" + "\n".join(f"第{i}景区\n游客咨询电话：4006{i:03d}888" for i in range(1, 20))
+    # the written listing repeats itself: the stuffing and template rules are off to see the CTA rule alone
+    no_stuffing = {"stuffing": {"threshold": None, "phrase_threshold": None}, "template": {"min_lines": None}}
+    out = run_fine([hotlines, CTA], no_stuffing)
+    assert out.column(REJECT).to_pylist() == [None, "call_to_action"]
+    assert out.column("fine__cta_distinct").to_pylist()[0] == 2
+    assert run_fine([hotlines], no_stuffing | {"cta": {"min_distinct": 1}}).column(REJECT).to_pylist() == [
+        "call_to_action"]
+
+
+def test_real_tourism_notice_with_hotlines_is_kept():
+    # magic-html article 9af148c8013298ff (tuning side): 62 scenic spots, each with its 咨询电话, some 400 numbers
+    import json
+
+    from mdfs.textnorm import normalize
+    from stages.collection.charset import decode_page
+    from stages.collection.extract import get_extractor
+
+    folder = shared("html-zh", "magic-html", "article")
+    key = next(k for k in json.loads((folder / "groundtruth.json").read_text()) if k.startswith("9af148c8013298ff"))
+    text = normalize(get_extractor("trafilatura_recall")(decode_page((folder / f"{key}.html").read_bytes()).text))
+    out = run_fine([text], {"min_chars": 30})
+    assert out.column(REJECT).to_pylist() == [None] and out.column("fine__cta_hits").to_pylist()[0] >= 30
+    assert run_fine([text], {"cta": {"min_distinct": 1}}).column(REJECT).to_pylist() == ["call_to_action"]

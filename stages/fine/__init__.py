@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field
@@ -65,6 +66,9 @@ class CtaRule(Strict):
     )
     min_hits: int | None = Field(3, ge=1, description="occurrences needed to drop; null: off")
     per_1000: float = Field(3.0, ge=0, description="and occurrences per 1,000 characters")
+    # ads ask in several ways (加微信, 包邮, 扫码, a mobile number); a notice that lists 60 visitor hotlines
+    # repeats one (咨询电话 and phone numbers): distinct phrases needed to drop, numbers counting as one
+    min_distinct: int = Field(3, ge=1, description="and distinct phrases among them (any number: one more)")
     strip_lines: bool = Field(True, description="remove short matching lines from documents that are kept")
     line_max_chars: int = Field(40, ge=1)
 
@@ -97,6 +101,8 @@ class FineFilter(Stage):
         phrases = lexicon.CTA_PHRASES if p.cta.phrases is None else p.cta.phrases
         self.cta_re = alternation(phrases, lexicon.CTA_PATTERNS)
         self.cta_py = re.compile(self.cta_re) if self.cta_re else None
+        self.cta_phrases = list(phrases)
+        self.cta_patterns = [re.compile(x) for x in lexicon.CTA_PATTERNS]
         s = p.stuffing
         on = s.threshold is not None or s.phrase_threshold is not None
         self.stuffing = StuffingScorer(s.top_words, s.max_chars, s.min_words) if on else None
@@ -115,6 +121,7 @@ class FineFilter(Stage):
         scores["title_hits"] = count_matches(first_line(text, p.title.max_chars), self.title_re)
         cta = count_matches(text, self.cta_re)
         scores["cta_hits"] = cta
+        scores["cta_distinct"] = self._cta_distinct(text, cta)
         scores["cta_per_1000"] = pc.cast(
             pc.divide(
                 pc.multiply(pc.cast(cta, pa.float64()), 1000.0),
@@ -137,6 +144,21 @@ class FineFilter(Stage):
         batch = reject_where(batch, rules + [(pc.less(final, p.min_chars), "too_short_final")])
         return add_details(batch, self._details(batch.column(REJECT).to_pylist(), scores, final, why))
 
+    def _cta_distinct(self, text, cta: pa.Array) -> pa.Array:
+        """Distinct calls to action (each phrase; phone and QQ numbers together count as one) in documents
+        with at least two hits; a document with fewer keeps its hit count. Only those few documents are
+        searched again, in Python."""
+        hits = cta.to_numpy(zero_copy_only=False).astype(np.int32)
+        out = hits.copy()
+        rows = np.flatnonzero(hits >= 2)
+        if len(rows):
+            values = pc.take(text, pa.array(rows)).to_pylist()
+            for i, t in zip(rows, values):
+                t = t or ""
+                out[i] = (sum(phrase in t for phrase in self.cta_phrases)
+                          + any(pattern.search(t) for pattern in self.cta_patterns))
+        return pa.array(out, pa.int32())
+
     def _details(self, reasons: list, s: dict, final: pa.Array, why: dict) -> list[str | None]:
         """The values behind each rejection, e.g. `keyword_hits=6 (limit 5)`; `why` is what `_rules` recorded."""
         out: list[str | None] = []
@@ -157,7 +179,8 @@ class FineFilter(Stage):
         why |= {"keyword_stuffing": (("stuffing", p.stuffing.threshold), ("phrase_repeat", p.stuffing.phrase_threshold)),
                 "spam_keywords": (("keyword_hits", p.keywords.min_hits),),
                 "spam_title": (("title_hits", p.title.min_hits),),
-                "call_to_action": (("cta_hits", p.cta.min_hits), ("cta_per_1000", p.cta.per_1000)),
+                "call_to_action": (("cta_hits", p.cta.min_hits), ("cta_per_1000", p.cta.per_1000),
+                                   ("cta_distinct", p.cta.min_distinct)),
                 "templated": (("template_lines", p.template.min_lines), ("template_share", p.template.min_share))}
         if "stuffing" in s:
             t, r = p.stuffing.threshold, p.stuffing.phrase_threshold
@@ -177,8 +200,11 @@ class FineFilter(Stage):
             rules.append(
                 (
                     pc.and_(
-                        pc.greater_equal(s["cta_hits"], p.cta.min_hits),
-                        pc.greater_equal(s["cta_per_1000"], p.cta.per_1000),
+                        pc.and_(
+                            pc.greater_equal(s["cta_hits"], p.cta.min_hits),
+                            pc.greater_equal(s["cta_per_1000"], p.cta.per_1000),
+                        ),
+                        pc.greater_equal(s["cta_distinct"], p.cta.min_distinct),
                     ),
                     "call_to_action",
                 )

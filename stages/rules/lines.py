@@ -69,7 +69,20 @@ URL = r"(?:https?://|www\.)[^\s<>\"'（）【】，。；！？]+"
 PINYIN_ANNOTATION = (r"(\p{Han})[(（]\s*[a-zü]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ][a-zü]*"
                      r"(?:\s+[a-zü]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ][a-zü]*)*\s*[)）]")
 
-RULES = ("boilerplate", "link_list", "url_line", "symbol_line")
+# The heading of a list of links to other pages: related, recommended or popular articles, tags. Whole line.
+RELATED_HEADING = (
+    r"^[\s【\[(（<《|｜-]*(?:(?:相关|推荐|热门|精彩|最新|往期|更多|热点)(?:阅读|文章|新闻|资讯|推荐|问答|经验|话题|视频|"
+    r"帖子|专题|链接|标签)|(?:你|您)?可能(?:还|也)?(?:想看|喜欢|感兴趣)|(?:其他人|大家|网友)(?:都|也|还)在看|"
+    r"猜你喜欢|延伸阅读|本文标签|\p{Han}{0,6}推荐)[\s】\])）>》:：|｜]*(?:更多)?[\s>》]*$")
+# Headings after which a page holds only other pages' teasers (你可能还想看, 其他人也在看, 相关阅读, …): the
+# heading and everything after it are cut (`related_tail`), when enough text precedes it
+TAIL_HEADING = (
+    r"^[\s【\[(（<《|｜-]*(?:你可能还想看|你可能也喜欢|(?:其他人|大家|网友)(?:都|也|还)在看|猜你喜欢|为(?:你|您)推荐|"
+    r"热门推荐|相关阅读|相关文章|相关新闻|推荐阅读|延伸阅读|相关推荐|精彩推荐)[\s】\])）>》:：|｜]*(?:更多)?[\s>》]*$")
+# An item of an extracted list (trafilatura writes "- "), as the bullet-line rule counts them
+LIST_ITEM = r"^\s*(?:[•·●○◦▪▫■□◆◇►▶➢➤→-]\s*|\*\s)\S"
+
+RULES = ("boilerplate", "link_list", "url_line", "symbol_line", "related_list")
 
 
 class LineCleaning(Strict):
@@ -86,6 +99,13 @@ class LineCleaning(Strict):
     max_symbol_line_ratio: float | None = Field(0.6, ge=0, le=1,
                                                 description="symbols and punctuation / visible characters")
     pinyin_annotations: bool = True
+    # a related-articles heading (相关阅读, 你可能还想看, 健康资讯推荐, 本文标签, …) and the list items right under it
+    related_lists: bool = True
+    related_min_items: int = Field(3, ge=1, description="list items under the heading needed to cut the list")
+    related_item_max_chars: int = Field(120, ge=1, description="longer items are not headlines: not cut")
+    # the tail of a page from a heading such as 你可能还想看 or 相关阅读 on, when this many visible characters
+    # come before it (a heading at the top of the extracted text is a sidebar's, not the page's end); null: off
+    related_tail_min_before: int | None = Field(50, ge=0)
 
 
 TONE_MARKS = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ"
@@ -101,6 +121,7 @@ class Cleaned:
     visible: np.ndarray                # visible characters of each kept line
     url_chars: np.ndarray              # characters inside URLs of each kept line
     view: CharView                     # characters of the kept lines
+    han: np.ndarray                    # Han characters of each kept line
     counters: dict[str, int]
 
 
@@ -222,6 +243,9 @@ class LineCleaner:
         if self.p.max_symbol_line_ratio is not None:
             junk = per_line[:, SYMBOL] + per_line[:, PUNCT]
             mark(3, (visible > 0) & (ratio(junk, visible) >= self.p.max_symbol_line_ratio))
+        if self.p.related_lists:
+            mark(4, related_list_lines(lines, parents, visible, self.p.related_min_items,
+                                       self.p.related_item_max_chars, self.p.related_tail_min_before))
 
         keep = removed_by < 0
         line_chars = pc.utf8_length(lines).to_numpy(zero_copy_only=False)
@@ -229,8 +253,50 @@ class LineCleaner:
             gone = removed_by == i
             counters[f"lines_removed__{rule}"] = int(gone.sum())
             counters[f"chars_removed__{rule}"] = int(line_chars[gone].sum())
+        han = per_line[:, HAN]
         if keep.all():
-            return Cleaned(text, lines, parents, visible, url_chars, view, counters)
+            return Cleaned(text, lines, parents, visible, url_chars, view, han, counters)
         cleaned, keep = _rebuild(lines, keep, parents, line_chars == 0, n_docs)
         return Cleaned(cleaned, lines.filter(pa.array(keep)), parents[keep], visible[keep], url_chars[keep],
-                       view.subset(keep), counters)
+                       view.subset(keep), han[keep], counters)
+
+
+def related_list_lines(lines: pa.Array, parents: np.ndarray, visible: np.ndarray, min_items: int,
+                       item_max_chars: int, tail_min_before: int | None = None,
+                       heading_max_chars: int = 24) -> np.ndarray:
+    """Lines of "related articles" lists: a short heading line (`RELATED_HEADING`) followed, blank lines
+    aside, by at least `min_items` list items of at most `item_max_chars` visible characters; the heading
+    and its items are marked. A list under any other heading, and items after the first line that is not
+    a short list item, are left alone. With `tail_min_before`, a `TAIL_HEADING` line with at least that
+    many visible characters before it in its document is marked with every line after it."""
+    n = len(lines)
+    out = np.zeros(n, bool)
+    blank = visible == 0
+    short = ~blank & (visible <= heading_max_chars)
+    cand = np.flatnonzero(short)
+    if not len(cand):
+        return out
+    sub = lines.take(pa.array(cand))
+    heading = _scatter(n, cand, _bool(pc.match_substring_regex(sub, "(?i)" + RELATED_HEADING)))
+    if not heading.any():
+        return out
+    if tail_min_before is not None:
+        tail = _scatter(n, cand, _bool(pc.match_substring_regex(sub, TAIL_HEADING)))
+        if tail.any():
+            first = np.r_[True, parents[1:] != parents[:-1]]  # lines are in document order
+            before = np.cumsum(visible) - visible
+            before -= np.maximum.accumulate(np.where(first, before, 0))
+            start = tail & (before >= tail_min_before)
+            seen = np.cumsum(start)
+            seen -= np.maximum.accumulate(np.where(first, seen - start, 0))
+            out |= seen > 0
+    item = _bool(pc.match_substring_regex(lines, LIST_ITEM)) & ~blank & (visible <= item_max_chars)
+    # the anchor of a line: the last line at or before it that is neither blank nor an item
+    pos = np.arange(n)
+    anchor = np.maximum.accumulate(np.where(blank | item, -1, pos))
+    has = anchor >= 0
+    safe = np.where(has, anchor, 0)
+    under = item & has & heading[safe] & (parents[safe] == parents)
+    counts = np.bincount(safe[under], minlength=n)
+    enough = counts >= min_items
+    return out | (under & enough[safe]) | (heading & enough)
