@@ -91,9 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "validate":
             from mdfs.config import load_config
-            from mdfs.plan import describe
+            from mdfs.plan import compile_plan, describe
 
-            print(describe(load_config(args.config, args.set)))
+            print(describe(compile_plan(load_config(args.config, args.set))))
             print("config OK")
             return 0
         if args.command == "run":
@@ -156,11 +156,9 @@ def _run(args) -> int:
     summary = run(args.config, args.input, args.output, overrides=overrides, force=args.force, update=args.update,
                   engine=args.engine, workers=args.workers, address=args.ray_address,
                   progress=False if args.no_progress else None, report=False if args.no_report else None)
-    import json
-
     from mdfs import storage
-    report = json.loads(storage.read_bytes(storage.join(summary.output, "manifest.json")))["conservation"]
-    print(format_report(report))
+
+    print(format_report(summary.conservation))
     print(f"done in {summary.seconds:.1f}s ({summary.shards_run} shard tasks run, {summary.shards_skipped} resumed "
           "from an earlier run)")
     print(f"  corpus:   {storage.join(summary.output, 'data')}/")

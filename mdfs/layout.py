@@ -19,6 +19,10 @@ class RunLayout:
     def relative(self, path: str) -> str:
         return path[len(self.root) + 1:] if path.startswith(self.root + "/") else path
 
+    def relative_files(self, files: list[dict]) -> list[dict]:
+        """File entries with paths relative to the run directory, so that a run directory can be moved."""
+        return [{**f, "path": self.relative(f["path"])} for f in files]
+
     def data(self, shard: int) -> str:
         return join(self.root, "data", f"part-{shard:05d}.parquet")
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from functools import partial
 
 import numpy as np
 import pyarrow as pa
@@ -48,9 +49,12 @@ class NearPlan:
         self.per_band = max(1, buckets // self.key_bands)
         self.partitions = self.key_bands * self.per_band
 
-    def phases(self, shards: int) -> list[Phase]:
-        verify = [Phase("verify_gather", shards), Phase("verify_check", shards)] if self.near.verify else []
-        return [Phase("candidates", self.partitions), *verify, Phase("clusters", 1)]
+    def phases(self, shards: int, keep: list[tuple[str, str]]) -> list[Phase]:
+        """The phases after the map, each with its function; `keep`: the order that picks a cluster's keeper."""
+        verify = [Phase("verify_gather", shards, partial(verify_gather, self)),
+                  Phase("verify_check", shards, partial(verify_check, self))] if self.near.verify else []
+        return [Phase("candidates", self.partitions, partial(candidates, self)), *verify,
+                Phase("clusters", 1, lambda item, work, ctx: clusters(self, work, ctx, keep))]
 
     def hasher(self) -> MinHasher:
         n = self.near
