@@ -70,7 +70,8 @@ def _parser() -> argparse.ArgumentParser:
 def _add_run_parser(sub, common: argparse.ArgumentParser) -> None:
     r = sub.add_parser("run", help="run a pipeline", parents=[common])
     r.add_argument("config", nargs="?", help="YAML recipe (default: configs/zh_web.yaml)")
-    r.add_argument("--input", "-i", action="append", help="file, folder or glob; local or s3://… (repeatable)")
+    r.add_argument("--input", "-i", action="append",
+                   help="file, folder or glob; local or s3://… (repeatable)")
     r.add_argument("--output", "-o", help="run directory, local or s3://…")
     r.add_argument("--engine", choices=["ray", "serial"], help="ray (default) or serial, in-process")
     r.add_argument("--ray-address", help="join a running Ray cluster (e.g. 10.0.0.1:6379 or 'auto')")
@@ -80,7 +81,8 @@ def _add_run_parser(sub, common: argparse.ArgumentParser) -> None:
     r.add_argument("--force", action="store_true",
                    help="replace a previous run made with a different config or from other inputs")
     r.add_argument("--update", action="store_true",
-                   help="inputs changed since the previous run: redo only the shards they touch (and what follows)")
+                   help="inputs changed since the previous run: redo only the shards they touch "
+                        "(and what follows)")
     r.add_argument("--limit", type=int, metavar="N",
                    help="a quick look: read only about N documents, from shards spread over the input")
     r.add_argument("--no-progress", action="store_true", help="plain log lines instead of live progress bars")

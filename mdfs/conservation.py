@@ -39,14 +39,16 @@ def check_conservation(segments, markers: list[dict], keys: list[str] | None = N
     result = Conservation()
     for m in markers if keys is not None else []:
         if m["shard"] >= len(keys) or m.get("key") != keys[m["shard"]]:
-            result.problems.append(f"shard {m['shard']} segment {m['segment']}: made from other inputs than this run's")
+            result.problems.append(f"shard {m['shard']} segment {m['segment']}: made from other inputs than "
+                                   "this run's")
     by_shard: dict[int, dict[int, dict]] = {}
     for m in markers:
         by_shard.setdefault(m["shard"], {})[m["segment"]] = m
     for shard, segs in sorted(by_shard.items()):
         result.docs_out += _check_shard(result, segments, shard, segs) or 0
     if result.docs_in != result.docs_out + result.rejected:
-        result.problems.append(f"overall: {result.docs_in} in ≠ {result.docs_out} kept + {result.rejected} rejected")
+        result.problems.append(f"overall: {result.docs_in} in ≠ {result.docs_out} kept + "
+                               f"{result.rejected} rejected")
     if result.problems:
         raise ConservationError("conservation check FAILED:\n  " + "\n  ".join(result.problems[:50]))
     return result
@@ -55,10 +57,11 @@ def check_conservation(segments, markers: list[dict], keys: list[str] | None = N
 def _check_shard(result: Conservation, segments, shard: int, segs: dict[int, dict]) -> int | None:
     """Follow one shard's documents through every segment; returns how many it kept at the end."""
     flow = None  # documents leaving the previous stage
+    problems = result.problems
     for seg in segments:
         m = segs.get(seg.index)
         if m is None:
-            result.problems.append(f"shard {shard}: segment {seg.index} has no stats")
+            problems.append(f"shard {shard}: segment {seg.index} has no stats")
             break
         rows = _rows_written(m["files"])
         for name in m["order"]:
@@ -66,19 +69,20 @@ def _check_shard(result: Conservation, segments, shard: int, segs: dict[int, dic
             result.stages.add(name, StageStats(st.docs_in, st.docs_out, reasons=st.reasons))
             where = f"shard {shard} stage {name}"
             if not st.conserved:
-                result.problems.append(f"{where}: {st.docs_in} in ≠ {st.docs_out} kept + {st.rejected} rejected")
+                problems.append(f"{where}: {st.docs_in} in ≠ {st.docs_out} kept + {st.rejected} rejected")
             if rows.get(name, 0) != st.rejected:
-                result.problems.append(f"{where}: {st.rejected} rejects counted but {rows.get(name, 0)} rows written")
+                problems.append(f"{where}: {st.rejected} rejects counted but {rows.get(name, 0)} rows "
+                                "written")
             if flow is not None and st.docs_in != flow:
-                result.problems.append(f"{where}: {st.docs_in} in but the previous stage passed {flow}")
+                problems.append(f"{where}: {st.docs_in} in but the previous stage passed {flow}")
             if name == "read":
                 result.docs_in += st.docs_in
             result.rejected += st.rejected
             flow = st.docs_out
         out_kind = "data" if seg.is_last else "work"
         if flow is not None and rows.get(out_kind, 0) != flow:
-            result.problems.append(f"shard {shard} segment {seg.index}: {flow} kept but {rows.get(out_kind, 0)} "
-                                   f"rows written to {out_kind}")
+            problems.append(f"shard {shard} segment {seg.index}: {flow} kept but {rows.get(out_kind, 0)} "
+                            f"rows written to {out_kind}")
     return flow
 
 

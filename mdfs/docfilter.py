@@ -51,7 +51,8 @@ class DocFilter(Stage):
             reasons.append(reason)
             details.append(detail)
         batch = self.with_scores(batch, {m: pa.array(v, pa.float32()) for m, v in metrics.items()})
-        rules = [(pa.array([r == reason for r in reasons]), reason) for reason in dict.fromkeys(reasons) if reason]
+        rules = [(pa.array([r == reason for r in reasons]), reason)
+                 for reason in dict.fromkeys(reasons) if reason]
         batch = reject_where(batch, rules)
         return add_details(batch, details, reasons)
 

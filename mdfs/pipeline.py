@@ -89,7 +89,8 @@ def run(config: RunConfig | str | None = None, input: str | list[str] | None = N
             markers = [storage.read_json(layout.shard_marker(seg.index, s.index)) for seg in segments
                        for s in shards]
             conservation = check_conservation(segments, markers, keys)
-            summary = _finish(plan, layout, shards, skipped, markers, conservation, time.perf_counter() - started)
+            summary = _finish(plan, layout, shards, skipped, markers, conservation,
+                              time.perf_counter() - started)
             summary.shards_run, summary.shards_skipped = run_count, skip_count
             if cfg.output.report if want_report is None else want_report:
                 from mdfs.report import write_report
@@ -101,7 +102,8 @@ def run(config: RunConfig | str | None = None, input: str | list[str] | None = N
     return summary
 
 
-def _run_segments(eng, plan: Plan, layout: RunLayout, shards: list[Shard], progress, lock: RunLock) -> tuple[int, int]:
+def _run_segments(eng, plan: Plan, layout: RunLayout, shards: list[Shard], progress,
+                  lock: RunLock) -> tuple[int, int]:
     """Run every unfinished shard of every segment, and the global phases between segments."""
     run_count = skip_count = 0
     needed = shards_needed(plan, layout, shards)
@@ -192,10 +194,11 @@ def _finish(plan: Plan, layout: RunLayout, shards: list[Shard], skipped, markers
     for name, st in stages.items():
         for message in st.notes.get("warnings", {}).values():
             log.warning("%s: %s", name, message)
-    files = sorted(layout.relative_files([f for m in markers for f in m["files"] if f["kind"] not in ("work", "global")]),
-                   key=lambda f: f["path"])
-    summary = RunSummary(layout.root, conservation.docs_in, conservation.docs_out, conservation.rejected, stages,
-                         conservation, files, seconds)
+    outputs = [f for m in markers for f in m["files"] if f["kind"] not in ("work", "global")]
+    files = layout.relative_files(outputs)
+    files.sort(key=lambda f: f["path"])
+    summary = RunSummary(layout.root, conservation.docs_in, conservation.docs_out, conservation.rejected,
+                         stages, conservation, files, seconds)
     storage.write_json(layout.merged_stats, stages.to_json())
     manifest = {
         "mdfs_run": 1, "config_hash": cfg.content_hash(),

@@ -25,7 +25,8 @@ def score_columns(table: pa.Table) -> list[str]:
     return [c for c in table.column_names if "__" in c.strip("_") and not c.startswith("__")]
 
 
-def split_rejects(stage: str, batch: pa.Table, stats: StageStats, keep_text: bool) -> tuple[pa.Table, pa.Table]:
+def split_rejects(stage: str, batch: pa.Table, stats: StageStats,
+                  keep_text: bool) -> tuple[pa.Table, pa.Table]:
     """(kept documents, reject rows); counts both into `stats`. Internal columns (`__reject`, a stage's
     own `__…` scratch columns) end here: they never reach the next stage or the corpus."""
     clean = batch.drop_columns([c for c in batch.column_names if c.startswith("__")])

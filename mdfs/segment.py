@@ -85,7 +85,8 @@ def _write(worker: Worker, seg: Segment, shard: Shard, out: ShardOutput, stats: 
     layout = worker.layout
     files = []
     for stage, parts in out.rejects.items():
-        rows = uniform(metadata.concat(parts), shard.web_input)  # batches may differ in score or input columns
+        # batches may differ in score or input columns
+        rows = uniform(metadata.concat(parts), shard.web_input)
         written = storage.write_parquet(layout.rejects(stage, shard.index), rows, comp)
         files.append({**written, "kind": "rejects", "stage": stage})
     table = uniform(out.corpus(), shard.web_input)

@@ -81,13 +81,15 @@ def removal_step(worker: Worker, planned: PlannedStage, segment: int, shard: Sha
     return split_rejects(planned.name, table, stats, worker.plan.cfg.output.keep_rejected_text)
 
 
-def _edit(worker: Worker, planned: PlannedStage, shard: Shard, table: pa.Table, stats: StageStats) -> pa.Table:
+def _edit(worker: Worker, planned: PlannedStage, shard: Shard, table: pa.Table,
+          stats: StageStats) -> pa.Table:
     """Hand the shard's edits (lines to cut) to the global stage; its counters join the stage's."""
     edits = globalwork.edits_for_shard(worker.layout, planned.name, shard.index)
     ctx = StageContext(planned.name, shard.name)
     out = guarded(lambda: worker.ready(planned).apply_edits(table, edits, ctx), ctx, "apply_edits()")
     if out.num_rows != table.num_rows:
-        raise StageError("apply_edits() must return one row per row given", stage=planned.name, shard=ctx.shard)
+        raise StageError("apply_edits() must return one row per row given", stage=planned.name,
+                         shard=ctx.shard)
     stats.count(ctx.counters)
     return out
 
@@ -124,7 +126,8 @@ def _leave_breadcrumb(worker: Worker, stage: str, segment: int, shard: Shard, ba
     """Where this worker is, for the error if it dies (a crash, the OOM killer) and cannot say."""
     if batch.num_rows and not storage.is_uri(worker.layout.root):  # local: no request cost
         ids = batch.column("id")
-        breadcrumb.write(worker.layout.breadcrumb(segment, shard.index), stage, ids[0].as_py(), ids[-1].as_py())
+        path = worker.layout.breadcrumb(segment, shard.index)
+        breadcrumb.write(path, stage, ids[0].as_py(), ids[-1].as_py())
 
 
 def _hooks(hooks, batch: pa.Table, ctx: StageContext, kind: str) -> pa.Table:

@@ -50,7 +50,7 @@ class NearPlan:
         self.partitions = self.key_bands * self.per_band
 
     def phases(self, shards: int, keep: list[tuple[str, str]]) -> list[Phase]:
-        """The phases after the map, each with its function; `keep`: the order that picks a cluster's keeper."""
+        """The phases after the map, each with its function; `keep`: how a cluster's keeper is chosen."""
         verify = [Phase("verify_gather", shards, partial(verify_gather, self)),
                   Phase("verify_check", shards, partial(verify_check, self))] if self.near.verify else []
         return [Phase("candidates", self.partitions, partial(candidates, self)), *verify,

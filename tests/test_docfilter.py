@@ -73,12 +73,14 @@ def test_readme_ten_line_filter_runs_through_mdfs_run(tmp_path, monkeypatch):
     assert len(code.strip().splitlines()) <= 12  # about ten lines, as the README says
     (tmp_path / "readme_digits.py").write_text(code, encoding="utf-8")
     monkeypatch.syspath_prepend(str(tmp_path))
-    recipe = re.findall(r"```yaml\n(.+?)```", section, flags=re.DOTALL)[0].replace("mypkg.filters", "readme_digits")
+    recipe = re.findall(r"```yaml\n(.+?)```", section, flags=re.DOTALL)[0]
+    recipe = recipe.replace("mypkg.filters", "readme_digits")
     (tmp_path / "recipe.yaml").write_text(recipe, encoding="utf-8")
     digits = "今年的开奖号码如下：" + "，".join(f"{n:08d}" for n in range(12, 300, 13)) + "。"
-    write_jsonl(tmp_path / "in" / "x.jsonl", [{"id": "clean", "text": CLEAN[0]}, {"id": "digits", "text": digits}])
-    code = main(["run", str(tmp_path / "recipe.yaml"), "-i", str(tmp_path / "in"), "-o", str(tmp_path / "out"),
-                 "--engine", "serial", "--no-progress", "--no-report"])
+    docs = [{"id": "clean", "text": CLEAN[0]}, {"id": "digits", "text": digits}]
+    write_jsonl(tmp_path / "in" / "x.jsonl", docs)
+    code = main(["run", str(tmp_path / "recipe.yaml"), "-i", str(tmp_path / "in"),
+                 "-o", str(tmp_path / "out"), "--engine", "serial", "--no-progress", "--no-report"])
     assert code == 0
     kept = read_dir(tmp_path / "out" / "data")
     assert [r["id"] for r in kept] == ["clean"] and kept[0]["digits__digit_share"] == 0.0
@@ -90,7 +92,7 @@ def test_readme_ten_line_filter_runs_through_mdfs_run(tmp_path, monkeypatch):
 
 def test_validate_names_the_stage_that_reads_a_column_nobody_writes():
     stages = [{"name": "collection"}, {"name": "picky", "uses": "tests.test_docfilter:ReadsQuality"}]
-    with pytest.raises(ConfigError, match=r"stage 'picky' reads quality__score, which no earlier stage writes"):
+    with pytest.raises(ConfigError, match="stage 'picky' reads quality__score, which no earlier stage"):
         compile_plan(validate({"stages": stages}))
     ok = [{"name": "quality"}, {"name": "picky", "uses": "tests.test_docfilter:ReadsQuality"}]
     compile_plan(validate({"stages": ok}))  # quality writes quality__* before picky reads it

@@ -14,7 +14,7 @@ from mdfs.errors import ConservationError, OutputError, StageError
 
 from .conftest import TINY, make_docs, read_dir, write_jsonl
 
-SERIAL = dict(engine="serial", progress=False)
+SERIAL = {"engine": "serial", "progress": False}
 
 
 def run_tiny(corpus, out, model, *sets, **kw):

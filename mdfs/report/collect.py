@@ -249,7 +249,8 @@ def _scores(manifest: dict, corpus: CorpusStats, rejects: dict, order: list[str]
                     later = order[order.index(stage):]
                     entry.update(_rescore(built[stage], specs[stage][1]["name"], col, rejects["files"], later,
                                           rescore))
-            except Exception as e:  # a custom stage that cannot be rebuilt here: say so, keep the rest
+            # a custom stage that cannot be rebuilt here: say so, keep the rest
+            except Exception as e:  # noqa: BLE001
                 log.warning("report: cannot rebuild stage %s: %s", stage, e)
                 entry["rescore_error"] = f"{type(e).__name__}: {e}"
         out[col] = entry
