@@ -42,6 +42,7 @@ class ShardOutput:
 
 
 def run_shard(worker: Worker, segment: int, shard: Shard) -> dict:
+    """Run the shard through the segment's steps and write it; returns the marker written last."""
     seg = worker.plan.segments[segment]
     started = time.perf_counter()
     stats = RunStats({name: StageStats() for name in seg.order()})
