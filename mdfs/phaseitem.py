@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 def run_phase_item(worker: Worker, task: PhaseTask) -> dict:
     planned, segment = worker.plan.global_stage(task.stage)
     stage = worker.ready(planned)
-    phase = next(p for p in worker.plan.phases(task.stage, task.shards) if p.name == task.phase)
+    phase = worker.plan.phase(task.stage, task.phase, task.shards)
     run = phase.run or partial(stage.run_phase, phase.name)
     started = time.perf_counter()
     ctx = StageContext(task.stage, f"{task.phase}-{task.item:05d}")

@@ -91,6 +91,13 @@ class Plan:
         """The phases of the global stage `name` over `shards` shards, each with its own function."""
         return self.global_stage(name)[0].stage.phases(shards)
 
+    def phase(self, name: str, phase: str, shards: int) -> Phase:
+        """One phase of the global stage `name`, by its name (what a `PhaseTask` carries)."""
+        for p in self.phases(name, shards):
+            if p.name == phase:
+                return p
+        raise KeyError(f"global stage {name!r} has no phase {phase!r}")
+
 
 def compile_plan(cfg: RunConfig) -> Plan:
     """Build every enabled stage and import every hook once, so a bad config fails before any work.

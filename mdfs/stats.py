@@ -56,7 +56,7 @@ class StageStats:
     def rejected_for(self, reasons: Iterable[str]) -> None:
         _add(self.reasons, Counter(reasons))
 
-    def count(self, counters: Mapping[str, float]) -> None:
+    def add_counters(self, counters: Mapping[str, float]) -> None:
         _add(self.counters, counters)
 
     def merge(self, other: StageStats) -> StageStats:

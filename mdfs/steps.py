@@ -33,7 +33,7 @@ def read_step(worker: Worker, shard: Shard, stats: StageStats) -> Iterator[tuple
         stats.took_in(bad)
         stats.kept(table)
         stats.rejected_for(bad.column("reason").to_pylist())
-        stats.count({"bytes_read": bytes_read})
+        stats.add_counters({"bytes_read": bytes_read})
         emitted = True
         yield table, bad
     if not emitted:
@@ -90,7 +90,7 @@ def _edit(worker: Worker, planned: PlannedStage, shard: Shard, table: pa.Table,
     if out.num_rows != table.num_rows:
         raise StageError("apply_edits() must return one row per row given", stage=planned.name,
                          shard=ctx.shard)
-    stats.count(ctx.counters)
+    stats.add_counters(ctx.counters)
     return out
 
 
@@ -107,7 +107,7 @@ def stage_step(worker: Worker, planned: PlannedStage, segment: int, shard: Shard
     batch = _hooks(planned.hooks["after"], batch, ctx, "after")
     kept, rejected = split_rejects(planned.name, batch, stats, worker.plan.cfg.output.keep_rejected_text)
     stats.seconds += time.perf_counter() - started
-    stats.count(ctx.counters)
+    stats.add_counters(ctx.counters)
     return kept, rejected
 
 
