@@ -173,6 +173,10 @@ def _run(args) -> int:
     print(f"  manifest: {storage.join(summary.output, 'manifest.json')} (conservation check included)")
     if summary.report:
         print(f"  report:   {summary.report}")
+    if summary.export:
+        e = summary.export
+        print(f"  export:   {len(e['files'])} {e['format']} files, {e['rows']} rows "
+              f"({sum(f['bytes'] for f in e['files']) / 1e6:.1f} MB)")
     return 0
 
 

@@ -30,7 +30,11 @@ class InputConfig(Strict):
     text_field: str = "text"
     id_field: str | None = "id"
     url_field: str | None = "url"
-    shard_size_mb: float = Field(64.0, gt=0)
+    shard_size_mb: float = Field(64.0, gt=0, description="most input bytes per shard (= per output part)")
+    min_shards: int = Field(16, ge=1, description="cut a small input finer, down to min_shard_mb per shard, "
+                            "until it makes this many shards, so that one big file keeps every worker busy")
+    min_shard_mb: float = Field(2.0, gt=0, description="fewest input bytes per shard when cutting finer "
+                                "for min_shards (each shard costs a task and a few files)")
     max_doc_mb: float = Field(16.0, gt=0)
     metadata: Literal["keep", "drop"] | list[str] = Field(
         "keep", description="input fields not consumed by mdfs: keep all, drop all, or keep the ones listed")
@@ -39,12 +43,24 @@ class InputConfig(Strict):
                               "over the input (a quick look at a recipe: --limit)")
 
 
+class ExportConfig(Strict):
+    """The run's final step: the corpus again, as training-ready files (see `mdfs export`)."""
+    path: str | None = Field(None, description="where to write; default <output>/export")
+    format: Literal["parquet", "jsonl", "jsonl.zst"] = "parquet"
+    columns: list[str] | None = Field(None, description="only these columns (default: all)")
+    target_mb: float = Field(512.0, gt=0, description="about this many bytes per file")
+    shuffle_seed: int | None = Field(None, description="a deterministic shuffle with this seed (default: "
+                                     "corpus order)")
+
+
 class OutputConfig(Strict):
     path: str | None = None
     compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
     keep_rejected_text: bool = True
     keep_work: bool = False
     report: bool = True  # write report/ (HTML, Markdown, JSON) at the end of a run
+    export: ExportConfig | None = Field(None, description="also write the corpus as files of a target size "
+                                        "(compacted, optionally shuffled, Parquet or JSONL) as a final step")
 
 
 class EngineConfig(Strict):
@@ -90,6 +106,7 @@ class RunConfig(Strict):
         data["output"].pop("path")
         data["output"].pop("keep_work")
         data["output"].pop("report", None)  # the report does not change the corpus
+        data["output"].pop("export", None)  # nor does an export of it (redone when the corpus changes)
         blob = json.dumps(data, sort_keys=True, ensure_ascii=False).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 

@@ -36,7 +36,8 @@ KEY = "__export_key"
 
 
 def export(source: str, output: str, *, fmt: str = "parquet", columns: list[str] | None = None,
-           target_mb: float = 512.0, shuffle_seed: int | None = None, compression: str = "zstd") -> dict:
+           target_mb: float = 512.0, shuffle_seed: int | None = None, compression: str = "zstd",
+           corpus: str | None = None) -> dict:
     """Write the corpus under `source` (a run directory or a folder of Parquet parts) to `output`."""
     if fmt not in FORMATS:
         raise OutputError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
@@ -70,9 +71,33 @@ def export(source: str, output: str, *, fmt: str = "parquet", columns: list[str]
         storage.delete_dir(scratch)
     files = writer.close()
     manifest = {"source": source, "format": fmt, "columns": columns or schema.names, "target_mb": target_mb,
-                "shuffle_seed": shuffle_seed, "rows": sum(f["rows"] for f in files), "files": files}
+                "shuffle_seed": shuffle_seed, "rows": sum(f["rows"] for f in files), "files": files,
+                **({"corpus": corpus} if corpus else {})}
     storage.write_json(storage.join(output, "_export.json"), manifest)
     return manifest
+
+
+def export_run(root: str, cfg) -> dict | None:
+    """The run's final step when `output.export` is set: export `data/` unless the export already there
+    was made from exactly these parts (a resumed, finished run); a changed corpus is exported anew, so an
+    export is never stale."""
+    if cfg is None:
+        return None
+    output = cfg.path or storage.join(root, "export")
+    source = corpus_digest(storage.read_json(storage.join(root, "manifest.json")))
+    done = storage.join(output, "_export.json")
+    if storage.exists(done) and storage.read_json(done).get("corpus") == source:
+        log.info("export: %s is up to date", output)
+        return None
+    storage.delete_dir(output)
+    return export(root, output, fmt=cfg.format, columns=cfg.columns, target_mb=cfg.target_mb,
+                  shuffle_seed=cfg.shuffle_seed, corpus=source)
+
+
+def corpus_digest(manifest: dict) -> str:
+    """A digest of the corpus parts a run's manifest lists (names and sha256)."""
+    parts = sorted((f["path"], f.get("sha256")) for f in manifest["files"] if f.get("kind") == "data")
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
 
 
 def _parts(source: str) -> list[str]:

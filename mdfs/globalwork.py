@@ -15,7 +15,6 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from mdfs import storage
@@ -129,10 +128,11 @@ def edits_for_shard(layout: RunLayout, stage: str, shard: int) -> pa.Table:
 
 
 def _shard_rows(folder: str, shard: int, schema: pa.Schema) -> pa.Table:
-    """The rows of every Parquet file in `folder` (removals or edits) that concern `shard`, in file order."""
+    """The rows of every Parquet file in `folder` (removals or edits) that concern `shard`, in file order.
+    Each file is read whole (one HEAD and one GET on an object store): they are small, and a shard needs
+    every one of them, since any phase item may resolve rows of any shard."""
+    names = [n for n in schema.names if n != "shard"]
     files = [f for f in storage.list_files(folder) if f.endswith(".parquet")]
-    if not files:
-        return schema.empty_table().drop_columns(["shard"])
-    fs, _ = storage.resolve(files[0])
-    ds = pads.dataset([storage.resolve(p)[1] for p in files], filesystem=fs, format="parquet")
-    return ds.to_table(columns=[n for n in schema.names if n != "shard"], filter=pc.field("shard") == shard)
+    parts = [storage.read_parquet(f, schema.names, filter=pc.field("shard") == shard).select(names)
+             for f in files]
+    return pa.concat_tables(parts) if parts else schema.empty_table().select(names)

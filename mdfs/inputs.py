@@ -262,10 +262,10 @@ def _next_line_start(f, pos: int, size: int, chunk: int = 1 << 20) -> int:
 
 def plan_shards(cfg: InputConfig) -> tuple[list[Shard], list[str]]:
     files, skipped = discover(cfg)
-    target = int(cfg.shard_size_mb * 1024 * 1024)
+    sizes = [storage.file_size(file) for file, _, _ in files]
+    target = shard_target(cfg, sum(sizes))
     pieces: list[Piece] = []
-    for file, rel, kind in files:
-        size = storage.file_size(file)
+    for (file, rel, kind), size in zip(files, sizes, strict=True):
         if kind == "parquet":
             pieces += _parquet_pieces(file, rel, cfg, target)
             continue
@@ -284,6 +284,14 @@ def plan_shards(cfg: InputConfig) -> tuple[list[Shard], list[str]]:
     for s in shards:
         s.web_input = web
     return shards, skipped
+
+
+def shard_target(cfg: InputConfig, total: int) -> int:
+    """Bytes per shard: `shard_size_mb`, or less for an input that would make fewer than `min_shards`
+    shards (never below `min_shard_mb`). It depends on the input alone, never on the engine or the number
+    of workers, so serial, local Ray and a cluster cut the same shards and write the same parts."""
+    most, fewest = cfg.shard_size_mb * 2**20, cfg.min_shard_mb * 2**20
+    return int(min(most, max(fewest, total / cfg.min_shards)))
 
 
 LIMIT_PER_SHARD = 100  # --limit: at least this many documents from each chosen shard (task overhead)

@@ -16,6 +16,7 @@ from mdfs.config import RunConfig, load_config
 from mdfs.conservation import Conservation, check_conservation
 from mdfs.engine import make_engine
 from mdfs.errors import OutputError, StageError
+from mdfs.exporter import export_run
 from mdfs.fingerprint import assign_keys, file_identities
 from mdfs.inputs import Shard, plan_shards
 from mdfs.layout import RunLayout
@@ -44,6 +45,7 @@ class RunSummary:
     shards_run: int = 0
     shards_skipped: int = 0
     report: str | None = None  # report/index.html, when written
+    export: dict | None = None  # _export.json of the final export step, when it ran
 
     @property
     def data_dir(self) -> str:
@@ -92,6 +94,7 @@ def run(config: RunConfig | str | None = None, input: str | list[str] | None = N
             summary = _finish(plan, layout, shards, skipped, markers, conservation,
                               time.perf_counter() - started)
             summary.shards_run, summary.shards_skipped = run_count, skip_count
+            summary.export = export_run(root, cfg.output.export)
             if cfg.output.report if want_report is None else want_report:
                 from mdfs.report import write_report
 

@@ -114,7 +114,7 @@ def _changes(old: dict, new: dict) -> str:
 
 
 def clear_run(layout: RunLayout) -> None:
-    for sub in ("data", "rejects", "stats", "report", "_work"):
+    for sub in ("data", "rejects", "stats", "report", "_work", "export"):
         storage.delete_dir(storage.join(layout.root, sub))
     for path in (layout.manifest, layout.run_marker):
         storage.delete_file(path)

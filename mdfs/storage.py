@@ -44,8 +44,7 @@ def _fs_for_uri(scheme_and_bucket: str) -> pafs.FileSystem:
 
 def resolve(path: str) -> tuple[pafs.FileSystem, str]:
     """Return (filesystem, path inside it) for a local path or URI."""
-    if path.startswith("file://"):
-        path = path[len("file://"):]
+    path = path.removeprefix("file://")
     if is_uri(path):
         scheme, rest = path.split("://", 1)
         return _fs_for_uri(f"{scheme}://"), rest.rstrip("/")
@@ -193,9 +192,19 @@ def write_parquet(path: str, table: pa.Table, compression: str = "zstd") -> dict
     return {"path": path, "rows": table.num_rows, "bytes": len(data), "sha256": write_bytes(path, data)}
 
 
+WHOLE_READ_BYTES = 32 << 20  # an object this small is fetched in one GET, then parsed in memory
+
+
 def read_parquet(path: str, columns: list[str] | None = None, filter=None) -> pa.Table:
+    """Read a Parquet file. On an object store, `pq.read_table(path)` costs three HEADs and two GETs
+    (dataset discovery, open, footer, data); opening the object once costs one HEAD, and a small object
+    is then fetched whole in a single GET (parts, keys, removals and markers are mostly small)."""
     fs, p = resolve(path)
-    return pq.read_table(p, filesystem=fs, columns=columns, filters=filter)
+    if isinstance(fs, pafs.LocalFileSystem):
+        return pq.read_table(p, filesystem=fs, columns=columns, filters=filter)
+    with fs.open_input_file(p) as f:
+        source = pa.BufferReader(f.read()) if f.size() <= WHOLE_READ_BYTES else f
+        return pq.read_table(source, columns=columns, filters=filter)
 
 
 STORAGE_HINTS = (

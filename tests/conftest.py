@@ -5,10 +5,13 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -97,15 +100,37 @@ def read_dir(path: Path):
     return sorted(table.to_pylist(), key=lambda r: (r["id"], r.get("stage") or ""))
 
 
+@dataclass
+class S3Server:
+    """A moto server and its request log, to count what a run asks of the object store."""
+    endpoint: str
+    log: Path
+
+    def mark(self) -> int:
+        return self.log.stat().st_size
+
+    def requests(self, since: int = 0) -> list[tuple[str, str]]:
+        """(method, path) of every request logged after `since`, oldest first."""
+        with self.log.open("rb") as f:
+            f.seek(since)
+            text = re.sub(r"\x1b\[[0-9;]*m", "", f.read().decode("utf-8", "replace"))
+        return re.findall(r'"([A-Z]+) (\S+) HTTP', text)
+
+    def count(self, since: int = 0) -> Counter:
+        return Counter(method for method, _ in self.requests(since))
+
+
 @pytest.fixture(scope="session")
-def s3_server():
+def s3_server(tmp_path_factory):
     """A real S3-compatible server (moto) on a free port, with the AWS_* variables of this process set."""
     boto3 = pytest.importorskip("boto3")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = tmp_path_factory.mktemp("moto") / "requests.log"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                                stdout=sink, stderr=sink)
     endpoint = f"http://127.0.0.1:{port}"
     env = {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "mdfs-test-key-id",
            "AWS_SECRET_ACCESS_KEY": "mdfs-test-secret-never-in-manifests",
@@ -120,7 +145,7 @@ def s3_server():
             except OSError:
                 time.sleep(0.1)
         boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="corpus")
-        yield endpoint
+        yield S3Server(endpoint, log)
     finally:
         proc.terminate()
         proc.wait(timeout=30)

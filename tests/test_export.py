@@ -87,3 +87,29 @@ def test_jsonl_and_zstd_read_by_duckdb_polars_and_datasets(run_dir, tmp_path):
         ds = datasets.load_dataset(kind, data_files=str(tmp_path / folder / f"*.{ext}"), split="train",
                                    cache_dir=str(tmp_path / "hf"))
         assert ds.num_rows == n
+
+
+def test_export_as_the_runs_final_step_is_redone_only_when_the_corpus_changes(tmp_path, tiny_model):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    docs = [{"id": f"e-{i}", "text": CLEAN[i % len(CLEAN)] + f"第{i}条。"} for i in range(40)]
+    (folder / "a.jsonl").write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs[:20]))
+    (folder / "b.jsonl").write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs[20:]))
+    sets = [f"stages.quality.model={tiny_model}", "stages.quality.threshold=0.0", "input.shard_size_mb=0.001",
+            "output.export={format: jsonl, columns: [id, text], target_mb: 0.001, shuffle_seed: 7}"]
+
+    def run(**kw):
+        return mdfs.run(str(TINY), str(folder), str(tmp_path / "run"), engine="serial", progress=False,
+                        report=False, overrides=sets, **kw)
+
+    first = run()
+    exported = tmp_path / "run" / "export"
+    rows = [json.loads(line) for f in sorted(exported.glob("part-*.jsonl")) for line in f.open()]
+    assert first.export and len(first.export["files"]) > 1 and first.export["rows"] == first.docs_out
+    assert sorted(r["id"] for r in rows) == corpus_ids(tmp_path / "run") and set(rows[0]) == {"id", "text"}
+    assert run().export is None  # finished run resumed: the export is up to date
+    (folder / "b.jsonl").write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs[20:30]))
+    updated = run(update=True)
+    assert updated.export and updated.export["rows"] == updated.docs_out < first.docs_out
+    again = [json.loads(line)["id"] for f in sorted(exported.glob("part-*.jsonl")) for line in f.open()]
+    assert sorted(again) == corpus_ids(tmp_path / "run")  # no stale file of the first export left

@@ -37,6 +37,19 @@ def test_large_jsonl_is_split_by_size_without_losing_or_repeating_lines(tmp_path
     assert plan_shards(cfg)[0] == shards  # deterministic
 
 
+def test_one_file_below_the_shard_size_is_cut_for_min_shards_and_never_below_min_shard_mb(tmp_path):
+    docs = make_docs(2000)
+    write_jsonl(tmp_path / "one.jsonl", docs)
+    size = (tmp_path / "one.jsonl").stat().st_size
+    fine = InputConfig(paths=[str(tmp_path)], min_shards=8, min_shard_mb=size / 2**20 / 100)
+    shards, got, bad = read_all(fine)
+    assert len(shards) in (8, 9) and not bad  # the last piece may end at a line a little past the cut
+    assert [d["id"] for d in got] == [d["id"] for d in docs]
+    floor = InputConfig(paths=[str(tmp_path)], min_shards=8, min_shard_mb=size / 2**20 / 3)
+    assert len(plan_shards(floor)[0]) in (3, 4)
+    assert len(plan_shards(InputConfig(paths=[str(tmp_path)], min_shards=1))[0]) == 1
+
+
 def test_formats_folders_and_globs(tmp_path):
     docs = make_docs(9)
     write_jsonl(tmp_path / "d/a.jsonl", docs[:3])

@@ -98,3 +98,26 @@ def test_refused_credentials_and_missing_buckets_are_named():
     missing = OSError("Bucket 'nope' not found: AWS Error NO_SUCH_BUCKET during HeadBucket operation")
     assert explain(missing).startswith("the bucket does not exist")
     assert explain(OSError("something else")) == "something else"
+
+
+def test_requests_per_shard_are_bounded_and_no_object_is_probed_twice_per_read(s3_server, tmp_path, tiny_model):
+    """What a run asks of the object store, counted on the server: a budget per shard (the dedup shuffle
+    makes shards × buckets small files, inherent to it), and no Parquet object HEADed more than once per fetch
+    (pq.read_table on a path costs three HEADs per read)."""
+    write_jsonl(tmp_path / "in" / "a.jsonl", make_docs(160))
+    upload(tmp_path / "in", "budget-raw")
+    mark = s3_server.mark()
+    summary = mdfs.run(str(TINY), "s3://corpus/budget-raw", "s3://corpus/budget-run", engine="serial",
+                       progress=False, report=False,
+                       overrides=[f"stages.quality.model={tiny_model}", "input.shard_size_mb=0.005"])
+    time.sleep(0.5)  # the server logs a request after answering it
+    requests = s3_server.requests(mark)
+    shards = summary.shards_run // 2  # two segments (before and after dedup)
+    assert shards >= 8 and len(requests) <= BUDGET_PER_SHARD * shards, (len(requests), s3_server.count(mark))
+    parquet = [(m, p) for m, p in requests if p.endswith(".parquet")]
+    for path in {p for m, p in parquet if m == "GET"}:
+        heads, gets = parquet.count(("HEAD", path)), parquet.count(("GET", path))
+        assert heads <= gets + 1, f"{path}: {heads} HEAD for {gets} GET"  # + its done-marker's size check
+
+
+BUDGET_PER_SHARD = 80  # measured: 74 (11 shards of one file, 4 dedup buckets; 95+ before reads were mended)
