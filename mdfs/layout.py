@@ -42,6 +42,10 @@ class RunLayout:
         item. Named by phase, so the outputs of a shard's map and of the phases can be told apart."""
         return join(self.global_dir(stage, output, partition), f"{phase}-{part:05d}.parquet")
 
+    def rounds_record(self, stage: str, phase: str) -> str:
+        """How many rounds a repeated phase took (written when they converged), for the phases after."""
+        return join(self.root, "_work", stage, f"{phase}.rounds.json")
+
     def removals_dir(self, stage: str) -> str:
         return join(self.root, "_work", stage, "removals")
 

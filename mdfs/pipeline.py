@@ -21,6 +21,7 @@ from mdfs.fingerprint import assign_keys, file_identities
 from mdfs.inputs import Shard, plan_shards
 from mdfs.layout import RunLayout
 from mdfs.plan import Plan, Segment, compile_plan
+from mdfs.stage import Phase
 from mdfs.progress import Progress
 from mdfs.resume import damaged_shards, phase_item_done, shard_done, shards_needed
 from mdfs.runguard import check_is_run, check_paths, invalidate, invalidate_phase_item, prepare
@@ -138,17 +139,52 @@ def _run_global(eng, plan: Plan, layout: RunLayout, stage: str, shards: int, pro
     skipped, unless something upstream ran again in this invocation: then every later item runs, after
     its earlier outputs are deleted (an item that now removes nothing must not leave old removals)."""
     for phase in plan.phases(stage, shards):
-        todo = [PhaseTask(stage, phase.name, i, shards) for i in range(phase.items)
-                if rerun_all or not phase_item_done(layout, stage, phase.name, i)]
-        for task in todo:
-            invalidate_phase_item(layout, stage, phase.name, task.item)
-        bar = Progress(f"{stage}: {phase.name}", len(todo), live=progress)
-        try:
-            for result in eng.map(todo):
-                bar.advance(result["removed"])
-        finally:
-            bar.close()
-        rerun_all = rerun_all or bool(todo)
+        if phase.stable is None:
+            ran = _run_phase(eng, layout, stage, phase, shards, progress, rerun_all)
+        else:
+            ran = _run_rounds(eng, layout, stage, phase, shards, progress, rerun_all)
+        rerun_all = rerun_all or ran
+
+
+def _run_phase(eng, layout: RunLayout, stage: str, phase: Phase, shards: int, progress: bool | None,
+               rerun_all: bool) -> bool:
+    """The unfinished items of one phase (all of them after an upstream rerun); whether any ran."""
+    todo = [PhaseTask(stage, phase.name, i, shards) for i in range(phase.items)
+            if rerun_all or not phase_item_done(layout, stage, phase.name, i)]
+    for task in todo:
+        invalidate_phase_item(layout, stage, phase.name, task.item)
+    bar = Progress(f"{stage}: {phase.name}", len(todo), live=progress)
+    try:
+        for result in eng.map(todo):
+            bar.advance(result["removed"])
+    finally:
+        bar.close()
+    return bool(todo)
+
+
+def _run_rounds(eng, layout: RunLayout, stage: str, phase: Phase, shards: int, progress: bool | None,
+                rerun_all: bool) -> bool:
+    """A repeated phase: rounds until the items' `changed` counters say it is stable. Each round is a
+    phase of its own, so a resumed run skips finished rounds; the number of rounds is recorded for the
+    phases after, and what a longer earlier run left beyond it is deleted."""
+    record = layout.rounds_record(stage, phase.name)
+    storage.delete_file(record)
+    changes: list[int] = []
+    ran = False
+    while not phase.stable(changes):
+        if len(changes) == phase.max_rounds:
+            raise StageError(f"phase {phase.name} did not converge in {phase.max_rounds} rounds", stage=stage)
+        current = phase.round(len(changes))
+        ran = _run_phase(eng, layout, stage, current, shards, progress, rerun_all or ran) or ran
+        changes.append(sum(int(storage.read_json(layout.phase_marker(stage, current.name, i))["counters"]
+                               .get("changed", 0)) for i in range(current.items)))
+    stale = len(changes)
+    while storage.exists(layout.phase_marker(stage, phase.round(stale).name, 0)):
+        for i in range(phase.items):
+            invalidate_phase_item(layout, stage, phase.round(stale).name, i)
+        stale += 1
+    storage.write_json(record, {"rounds": len(changes), "changes": changes})
+    return ran
 
 
 def _shard_stats(markers: list[dict]) -> RunStats:

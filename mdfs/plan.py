@@ -20,7 +20,7 @@ from mdfs.config import RunConfig, StageSpec
 from mdfs.errors import ConfigError
 from mdfs.registry import build_stage, load_hook
 from mdfs.rejects import READ_STAGE
-from mdfs.stage import GlobalStage, Phase, Stage
+from mdfs.stage import ROUND, GlobalStage, Phase, Stage
 
 HOOK_KINDS = ("before", "after", "on_end")
 
@@ -93,9 +93,12 @@ class Plan:
 
     def phase(self, name: str, phase: str, shards: int) -> Phase:
         """One phase of the global stage `name`, by its name (what a `PhaseTask` carries)."""
+        base, _, number = phase.partition(ROUND)
         for p in self.phases(name, shards):
             if p.name == phase:
                 return p
+            if p.stable and p.name == base and number.isdigit():
+                return p.round(int(number))
         raise KeyError(f"global stage {name!r} has no phase {phase!r}")
 
 

@@ -12,6 +12,7 @@ from mdfs import storage
 from mdfs.inputs import Shard
 from mdfs.layout import RunLayout
 from mdfs.plan import Plan
+from mdfs.stage import Phase
 
 log = logging.getLogger(__name__)
 CHECKED_KINDS = ("data", "rejects")  # outputs whose sha256 a rerun verifies (the manifest lists them)
@@ -41,8 +42,18 @@ def shards_needed(plan: Plan, layout: RunLayout, shards: list[Shard]) -> list[se
 
 
 def global_done(plan: Plan, layout: RunLayout, stage: str, shards: int) -> bool:
-    return all(phase_item_done(layout, stage, p.name, i) for p in plan.phases(stage, shards)
-               for i in range(p.items))
+    return all(phase_done(layout, stage, p) for p in plan.phases(stage, shards))
+
+
+def phase_done(layout: RunLayout, stage: str, phase: Phase) -> bool:
+    """Every item done; for a repeated phase, every item of every round up to the recorded one."""
+    if phase.stable is None:
+        return all(phase_item_done(layout, stage, phase.name, i) for i in range(phase.items))
+    try:
+        rounds = int(storage.read_json(layout.rounds_record(stage, phase.name))["rounds"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return all(phase_done(layout, stage, phase.round(r)) for r in range(rounds))
 
 
 def damaged_shards(layout: RunLayout, segments, shards: list[Shard]) -> list[int]:

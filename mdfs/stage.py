@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pyarrow as pa
@@ -147,6 +148,17 @@ class Phase:
     items: int
     # run(item, work, ctx): one work item. None only in stages written for `GlobalStage.run_phase`
     run: Callable[[int, GlobalWork, StageContext], None] | None = field(default=None, compare=False)
+    # A phase repeated in rounds until `stable(changes)` holds, `changes` being the sum of the items'
+    # `changed` counters per round so far; its run then takes the round: run(item, work, ctx, round_).
+    stable: Callable[[list[int]], bool] | None = field(default=None, compare=False)
+    max_rounds: int = 200
+
+    def round(self, number: int) -> Phase:
+        """Round `number` of a repeated phase, as a phase of its own (own markers, own outputs)."""
+        return Phase(f"{self.name}{ROUND}{number}", self.items, partial(self.run, round_=number))
+
+
+ROUND = "-round"  # a repeated phase's round `r` is the phase `<name>-round<r>`
 
 
 class GlobalStage(Columns):

@@ -212,12 +212,25 @@ def run_global(stage, shards: list[pa.Table], tmp) -> pa.Table:
         work = GlobalWork(layout, stage.name, "map", i, compression="zstd", segment=0)
         stage.map_shard(table, work, StageContext(stage.name, f"part-{i:05d}"))
         work.close()
-    for phase in stage.phases(len(shards)):
+    def run_items(phase) -> int:
+        changed = 0
         for item in range(phase.items):
             work = GlobalWork(layout, stage.name, phase.name, item, compression="zstd", segment=0,
                               shards=len(shards))
-            phase.run(item, work, StageContext(stage.name, phase.name))
+            ctx = StageContext(stage.name, phase.name)
+            phase.run(item, work, ctx)
             work.close()
+            changed += ctx.counters.get("changed", 0)
+        return changed
+
+    for phase in stage.phases(len(shards)):
+        if phase.stable is None:
+            run_items(phase)
+            continue
+        changes = []  # a repeated phase: rounds until stable, then the record the next phases read
+        while not phase.stable(changes):
+            changes.append(run_items(phase.round(len(changes))))
+        storage.write_json(layout.rounds_record(stage.name, phase.name), {"rounds": len(changes)})
     return ds.dataset(layout.removals_dir(stage.name), format="parquet").to_table().sort_by([("shard", "ascending"),
                                                                                             ("row", "ascending")])
 
