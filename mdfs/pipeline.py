@@ -21,11 +21,11 @@ from mdfs.fingerprint import assign_keys, file_identities
 from mdfs.inputs import Shard, plan_shards
 from mdfs.layout import RunLayout
 from mdfs.plan import Plan, Segment, compile_plan
-from mdfs.stage import Phase
 from mdfs.progress import Progress
 from mdfs.resume import damaged_shards, phase_item_done, shard_done, shards_needed
 from mdfs.runguard import check_is_run, check_paths, invalidate, invalidate_phase_item, prepare
 from mdfs.runlock import RunLock
+from mdfs.stage import Phase
 from mdfs.stats import RunStats, StageStats
 from mdfs.tasks import PhaseTask, ShardTask
 

@@ -19,7 +19,6 @@ A document is named by `gid = shard << 32 | row`.
 from __future__ import annotations
 
 import time
-from collections import Counter
 from functools import partial
 
 import numpy as np
@@ -29,13 +28,10 @@ import pyarrow.compute as pc
 from mdfs.globalwork import GlobalWork
 from mdfs.stage import Phase, StageContext
 from stages import dupclusters
+from stages.dupclusters import ROW_BITS, ROW_MASK
 from stages.minhash import MinHasher, Shingles, band_keys, jaccard
 
-ROW_BITS = 32
-ROW_MASK = (1 << ROW_BITS) - 1
 MAP_BATCH_CHARS = 1_000_000  # signatures are computed this many characters at a time (bounded memory)
-TOP = 20  # sources and domains listed in the stats
-EXAMPLES = 5
 _HOST = r"^(?:[A-Za-z][A-Za-z0-9+.\-]*:)?//(?:[^@/?#]*@)?(?P<host>[^/:?#]+)"
 
 
