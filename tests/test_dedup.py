@@ -195,6 +195,43 @@ def test_resume_of_an_interrupted_dedup_phase(near_input, near_reference, tmp_pa
         assert read_dir(tmp_path / "out" / sub) == read_dir(ref / sub)
 
 
+def test_cluster_rounds_resume_after_a_crash_and_leave_no_stale_round(near_input, near_reference, tmp_path,
+                                                                     monkeypatch):
+    """The repeated `stars` phase: a crash in round 1 resumes at round 1 (round 0 not redone), the output
+    equals the uninterrupted run's, rounds past the recorded count (left by a longer earlier run) go."""
+    from stages import dupclusters
+
+    folder = near_input[0]
+    ref, _ = near_reference
+    cfg = dedup_yaml(tmp_path, {"verify": True})
+    real = dupclusters.stars
+
+    def crash(partitions, item, work, ctx, round_):
+        if round_ == 1 and item == 2:
+            raise RuntimeError("simulated crash")
+        return real(partitions, item, work, ctx, round_)
+
+    monkeypatch.setattr(dupclusters, "stars", crash)
+    with pytest.raises(StageError, match="phase stars-round1 item 2 raised RuntimeError"):
+        run_serial(cfg, folder, tmp_path / "out", "output.keep_work=true")
+    monkeypatch.setattr(dupclusters, "stars", real)
+    stats = tmp_path / "out" / "stats" / "global"
+    round0 = {p.name: p.stat().st_mtime_ns for p in stats.glob("dedup-stars-round0-*.json")}
+    partitions = len(list(stats.glob("dedup-candidates-*.json")))  # stars run over the same partitions
+    assert len(round0) == partitions > 2 and not (tmp_path / "out" / "_work" / "dedup" / "stars.rounds.json").exists()
+    left = {**json.loads((stats / "dedup-stars-round0-00000.json").read_text()), "files": []}
+    for r in range(2, 30):  # what a longer earlier run would have left: redone or deleted, never read
+        (stats / f"dedup-stars-round{r}-00000.json").write_text(json.dumps({**left, "phase": f"stars-round{r}"}))
+    run_serial(cfg, folder, tmp_path / "out", "output.keep_work=true")
+    assert all((stats / name).stat().st_mtime_ns == t for name, t in round0.items())
+    record = json.loads((tmp_path / "out" / "_work" / "dedup" / "stars.rounds.json").read_text())
+    assert record["changes"][-2:] == [0, 0] and record["rounds"] == len(record["changes"]) >= 2
+    assert not [p for p in stats.glob("dedup-stars-round*-*.json")
+                if int(p.name.split("round")[1].split("-")[0]) >= record["rounds"]]
+    for sub in ("data", "rejects"):
+        assert read_dir(tmp_path / "out" / sub) == read_dir(ref / sub)
+
+
 def test_exact_only_keeps_the_two_method_contract(near_input, tmp_path):
     s = run_serial(dedup_yaml(tmp_path, {"enabled": False}), near_input[0], tmp_path / "out", "output.keep_work=true")
     assert s.stages["dedup"].reasons == {"exact_duplicate": 14}
