@@ -17,23 +17,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--log-level", default="INFO", choices=levels)
     sub = p.add_subparsers(dest="command", required=True)
 
-    r = sub.add_parser("run", help="run a pipeline", parents=[common])
-    r.add_argument("config", nargs="?", help="YAML recipe (default: configs/zh_web.yaml)")
-    r.add_argument("--input", "-i", action="append", help="file, folder or glob; local or s3://… (repeatable)")
-    r.add_argument("--output", "-o", help="run directory, local or s3://…")
-    r.add_argument("--engine", choices=["ray", "serial"], help="ray (default) or serial, in-process")
-    r.add_argument("--ray-address", help="join a running Ray cluster (e.g. 10.0.0.1:6379 or 'auto')")
-    r.add_argument("--workers", type=int, help="number of worker actors (default: all CPUs)")
-    r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config value, e.g. stages.coarse.min_chars=200")
-    r.add_argument("--force", action="store_true",
-                   help="replace a previous run made with a different config or from other inputs")
-    r.add_argument("--update", action="store_true",
-                   help="inputs changed since the previous run: redo only the shards they touch (and what follows)")
-    r.add_argument("--limit", type=int, metavar="N",
-                   help="a quick look: read only about N documents, from shards spread over the input")
-    r.add_argument("--no-progress", action="store_true", help="plain log lines instead of live progress bars")
-    r.add_argument("--no-report", action="store_true", help="do not write report/ at the end (output.report)")
+    _add_run_parser(sub, common)
 
     rp = sub.add_parser("report", help="write report/ (HTML, Markdown, JSON) for a finished run", parents=[common])
     rp.add_argument("run_dir", help="a run directory, local or s3://…")
@@ -83,6 +67,28 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _add_run_parser(sub, common: argparse.ArgumentParser) -> None:
+    r = sub.add_parser("run", help="run a pipeline", parents=[common])
+    r.add_argument("config", nargs="?", help="YAML recipe (default: configs/zh_web.yaml)")
+    r.add_argument("--input", "-i", action="append",
+                   help="file, folder or glob; local or s3://… (repeatable)")
+    r.add_argument("--output", "-o", help="run directory, local or s3://…")
+    r.add_argument("--engine", choices=["ray", "serial"], help="ray (default) or serial, in-process")
+    r.add_argument("--ray-address", help="join a running Ray cluster (e.g. 10.0.0.1:6379 or 'auto')")
+    r.add_argument("--workers", type=int, help="number of worker actors (default: all CPUs)")
+    r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value, e.g. stages.coarse.min_chars=200")
+    r.add_argument("--force", action="store_true",
+                   help="replace a previous run made with a different config or from other inputs")
+    r.add_argument("--update", action="store_true",
+                   help="inputs changed since the previous run: redo only the shards they touch "
+                        "(and what follows)")
+    r.add_argument("--limit", type=int, metavar="N",
+                   help="a quick look: read only about N documents, from shards spread over the input")
+    r.add_argument("--no-progress", action="store_true", help="plain log lines instead of live progress bars")
+    r.add_argument("--no-report", action="store_true", help="do not write report/ at the end (output.report)")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _importable_from_cwd()
@@ -91,9 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "validate":
             from mdfs.config import load_config
-            from mdfs.plan import describe
+            from mdfs.plan import compile_plan, describe
 
-            print(describe(load_config(args.config, args.set)))
+            print(describe(compile_plan(load_config(args.config, args.set))))
             print("config OK")
             return 0
         if args.command == "run":
@@ -156,11 +162,9 @@ def _run(args) -> int:
     summary = run(args.config, args.input, args.output, overrides=overrides, force=args.force, update=args.update,
                   engine=args.engine, workers=args.workers, address=args.ray_address,
                   progress=False if args.no_progress else None, report=False if args.no_report else None)
-    import json
-
     from mdfs import storage
-    report = json.loads(storage.read_bytes(storage.join(summary.output, "manifest.json")))["conservation"]
-    print(format_report(report))
+
+    print(format_report(summary.conservation))
     print(f"done in {summary.seconds:.1f}s ({summary.shards_run} shard tasks run, {summary.shards_skipped} resumed "
           "from an earlier run)")
     print(f"  corpus:   {storage.join(summary.output, 'data')}/")

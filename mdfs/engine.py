@@ -1,7 +1,7 @@
-"""Engines map the shard function over work items. Nothing else in mdfs knows which one runs.
+"""Engines map tasks (mdfs.tasks) over workers (mdfs.worker). Nothing else in mdfs knows which one runs.
 
-- `SerialEngine`: in this process, one item after another (debugging, unit tests).
-- `RayEngine`: a pool of Ray actors, each holding one `ShardRunner` (so models load once per actor).
+- `SerialEngine`: in this process, one task after another (debugging, unit tests).
+- `RayEngine`: a pool of Ray actors, each holding one `Worker` (so models load once per actor).
   With no address it starts an embedded local Ray instance; with one, it joins that cluster.
 """
 
@@ -13,35 +13,25 @@ import sys
 from collections.abc import Iterator
 
 from mdfs import breadcrumb, cluster, storage
-from mdfs.config import RunConfig
 from mdfs.errors import EngineError, MdfsError, StageError
 from mdfs.layout import RunLayout
-from mdfs.shard import ShardRunner
+from mdfs.plan import Plan
+from mdfs.worker import Worker
 
 log = logging.getLogger(__name__)
 MAX_RESTARTS = 3  # a worker that dies is restarted and its item retried this many times
 
 
-def _describe(method: str, item: tuple) -> str:
-    if method == "run_shard":
-        segment, shard = item
-        return f"shard {shard.name} (segment {segment}, input {', '.join(p.rel for p in shard.pieces[:3])})"
-    if method == "run_phase":
-        return f"stage {item[0]}, phase {item[1]}, item {item[2]}"
-    return f"{method}{item}"
-
-
 class SerialEngine:
     name = "serial"
 
-    def __init__(self, cfg: RunConfig, root: str):
-        self.runner = ShardRunner(cfg, root)
+    def __init__(self, plan: Plan, root: str):
+        self.worker = Worker(plan, root)
         self.workers = 1
 
-    def map(self, method: str, items: list[tuple]) -> Iterator[dict]:
-        fn = getattr(self.runner, method)
-        for item in items:
-            yield fn(*item)
+    def map(self, tasks: list) -> Iterator[dict]:
+        for task in tasks:
+            yield self.worker.run(task)
 
     def close(self) -> None:
         pass
@@ -50,7 +40,8 @@ class SerialEngine:
 class RayEngine:
     name = "ray"
 
-    def __init__(self, cfg: RunConfig, root: str):
+    def __init__(self, plan: Plan, root: str):
+        cfg = plan.cfg
         self.started_here = start_ray(cfg.engine.address, cfg.engine.workers,
                                       cluster.runtime_env(cfg.engine.runtime_env))
         import ray
@@ -68,41 +59,41 @@ class RayEngine:
         worker_cls = ray.remote(num_cpus=1, max_restarts=MAX_RESTARTS, max_task_retries=MAX_RESTARTS,
                                 scheduling_strategy="SPREAD")(_RayWorker)
         self.layout = RunLayout(root)
-        self.actors = [worker_cls.remote(cfg, root) for _ in range(self.workers)]
+        self.actors = [worker_cls.remote(plan, root) for _ in range(self.workers)]
         if remote and local:
             self._check_shared(cfg.input.paths, root)
         log.info("ray: %d workers on a cluster of %d CPUs (%s)", self.workers, cpus,
                  cfg.engine.address or "embedded local instance")
 
-    def map(self, method: str, items: list[tuple]) -> Iterator[dict]:
-        """Results in completion order; each actor has at most one item in flight."""
+    def map(self, tasks: list) -> Iterator[dict]:
+        """Results in completion order; each actor has at most one task in flight."""
         ray = self.ray
-        queue = list(reversed(items))
-        running: dict = {}  # object ref -> (actor, item)
+        queue = list(reversed(tasks))
+        running: dict = {}  # object ref -> (actor, task)
         idle = list(self.actors)
         while queue or running:
             while queue and idle:
-                actor, item = idle.pop(), queue.pop()
-                running[actor.call.remote(method, item)] = (actor, item)
+                actor, task = idle.pop(), queue.pop()
+                running[actor.run.remote(task)] = (actor, task)
             [ref], _ = ray.wait(list(running), num_returns=1)
-            actor, item = running.pop(ref)
+            actor, task = running.pop(ref)
             try:
                 result = ray.get(ref)
             except ray.exceptions.RayTaskError as e:
                 cause = e.cause if isinstance(getattr(e, "cause", None), Exception) else None
                 if isinstance(cause, MdfsError):
                     raise cause from None
-                raise StageError(f"worker failed on {_describe(method, item)}: {e}") from None
+                raise StageError(f"worker failed on {task.describe()}: {e}") from None
             except ray.exceptions.RayActorError as e:
-                raise EngineError(self._died(method, item, e)) from None
+                raise EngineError(self._died(task, e)) from None
             idle.append(actor)
             yield result
 
-    def _died(self, method: str, item: tuple, error: Exception) -> str:
-        """One clear message for a worker that kept dying on the same item (beyond Ray's restarts)."""
-        where = _describe(method, item)
-        if method == "run_shard":
-            where += breadcrumb.describe(self.layout.breadcrumb(item[0], item[1].index))
+    def _died(self, task, error: Exception) -> str:
+        """One clear message for a worker that kept dying on the same task (beyond Ray's restarts)."""
+        where = task.describe()
+        if crumb := task.breadcrumb(self.layout):
+            where += breadcrumb.describe(crumb)
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         return (f"a worker process died on {where}, and Ray's restarts of that worker ({MAX_RESTARTS}) are "
                 f"used up; the run stops here ({first}). "
@@ -135,14 +126,14 @@ class RayEngine:
 
 
 class _RayWorker:
-    """Ray actor wrapper around one ShardRunner."""
+    """Ray actor wrapper around one Worker; the plan arrives as its config and is rebuilt here once."""
 
-    def __init__(self, cfg: RunConfig, root: str):
+    def __init__(self, plan: Plan, root: str):
         logging.basicConfig(level=logging.WARNING)
-        self.runner = ShardRunner(cfg, root)
+        self.worker = Worker(plan, root)
 
-    def call(self, method: str, item: tuple) -> dict:
-        return getattr(self.runner, method)(*item)
+    def run(self, task) -> dict:
+        return self.worker.run(task)
 
     def check_paths(self, paths: list[str]) -> dict:
         return cluster.missing_on_worker(paths)
@@ -191,5 +182,5 @@ def _check_reachable(address: str, timeout: float = 10.0) -> None:
         raise EngineError(f"cannot join the Ray cluster at {address}: {e}. Is `ray start --head` running there?")
 
 
-def make_engine(cfg: RunConfig, root: str):
-    return (RayEngine if cfg.engine.kind == "ray" else SerialEngine)(cfg, root)
+def make_engine(plan: Plan, root: str):
+    return (RayEngine if plan.cfg.engine.kind == "ray" else SerialEngine)(plan, root)

@@ -82,6 +82,10 @@ class GlobalWork:
         return table.num_rows
 
     # -- reading -------------------------------------------------------------------------------------
+    def rounds(self, phase: str) -> int:
+        """How many rounds the repeated phase `phase` of this stage took (it converged before this item)."""
+        return int(storage.read_json(self.layout.rounds_record(self.stage, phase))["rounds"])
+
     def read(self, output: str, partition: int, columns: list[str] | None = None) -> pa.Table | None:
         """All parts of one partition (in writer order), or None if nothing was written to it."""
         return _concat(storage.list_files(self.layout.global_dir(self.stage, output, partition)), columns)

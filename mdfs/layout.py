@@ -19,6 +19,10 @@ class RunLayout:
     def relative(self, path: str) -> str:
         return path[len(self.root) + 1:] if path.startswith(self.root + "/") else path
 
+    def relative_files(self, files: list[dict]) -> list[dict]:
+        """File entries with paths relative to the run directory, so that a run directory can be moved."""
+        return [{**f, "path": self.relative(f["path"])} for f in files]
+
     def data(self, shard: int) -> str:
         return join(self.root, "data", f"part-{shard:05d}.parquet")
 
@@ -37,6 +41,10 @@ class RunLayout:
         """One writer's share of a partition: the map (`phase` "map", `part` = shard) or a phase's work
         item. Named by phase, so the outputs of a shard's map and of the phases can be told apart."""
         return join(self.global_dir(stage, output, partition), f"{phase}-{part:05d}.parquet")
+
+    def rounds_record(self, stage: str, phase: str) -> str:
+        """How many rounds a repeated phase took (written when they converged), for the phases after."""
+        return join(self.root, "_work", stage, f"{phase}.rounds.json")
 
     def removals_dir(self, stage: str) -> str:
         return join(self.root, "_work", stage, "removals")

@@ -13,19 +13,21 @@ from dataclasses import dataclass, field
 from mdfs import storage
 from mdfs.cluster import redact
 from mdfs.config import RunConfig, load_config
-from mdfs.conservation import check_conservation
+from mdfs.conservation import Conservation, check_conservation
 from mdfs.engine import make_engine
 from mdfs.errors import OutputError, StageError
 from mdfs.exporter import export_run
 from mdfs.fingerprint import assign_keys, file_identities
 from mdfs.inputs import Shard, plan_shards
 from mdfs.layout import RunLayout
-from mdfs.plan import check_plan
+from mdfs.plan import Plan, Segment, compile_plan
 from mdfs.progress import Progress
-from mdfs.registry import load_hook
+from mdfs.resume import damaged_shards, phase_item_done, shard_done, shards_needed
 from mdfs.runguard import check_is_run, check_paths, invalidate, invalidate_phase_item, prepare
 from mdfs.runlock import RunLock
-from mdfs.stats import merge_all, merge_into
+from mdfs.stage import Phase
+from mdfs.stats import RunStats, StageStats
+from mdfs.tasks import PhaseTask, ShardTask
 
 log = logging.getLogger(__name__)
 PACKAGES = ["mdfs", "ray", "pyarrow", "numpy", "datasketch", "fasttext-community", "jieba", "opencc", "pydantic"]
@@ -37,7 +39,8 @@ class RunSummary:
     docs_in: int
     docs_out: int
     rejected: int
-    stages: dict
+    stages: RunStats
+    conservation: Conservation
     files: list = field(default_factory=list)
     seconds: float = 0.0
     shards_run: int = 0
@@ -67,7 +70,8 @@ def run(config: RunConfig | str | None = None, input: str | list[str] | None = N
     if not cfg.output.path:
         raise OutputError("no output given: pass --output or set output.path")
     started = time.perf_counter()
-    segments = check_plan(cfg)
+    plan = compile_plan(cfg)
+    segments = plan.segments
     shards, skipped = plan_shards(cfg.input)
     root = cfg.output.path if storage.is_uri(cfg.output.path) else os.path.abspath(cfg.output.path)
     layout = RunLayout(root)
@@ -75,7 +79,7 @@ def run(config: RunConfig | str | None = None, input: str | list[str] | None = N
     check_is_run(layout)
     identities = file_identities(shards)
     keys = assign_keys(shards, identities)
-    eng = make_engine(cfg, root)  # on a cluster, also checks that every node can reach the paths
+    eng = make_engine(plan, root)  # on a cluster, also checks that every node can reach the paths
     try:
         with RunLock(root) as lock:
             prepare(layout, cfg.content_hash(), identities, keys, segments, force=force, update=update)
@@ -84,11 +88,11 @@ def run(config: RunConfig | str | None = None, input: str | list[str] | None = N
                             "and what follows them", len(damaged))
                 invalidate(layout, segments, damaged)
             log.info("%d input shards (%.1f MB) → %s", len(shards), sum(s.size for s in shards) / 1e6, root)
-            run_count, skip_count = _run_segments(eng, cfg, layout, segments, shards, progress, lock)
+            run_count, skip_count = _run_segments(eng, plan, layout, shards, progress, lock)
             markers = [storage.read_json(layout.shard_marker(seg.index, s.index)) for seg in segments
                        for s in shards]
-            report = check_conservation(cfg, segments, markers, keys)
-            summary = _finish(cfg, layout, segments, shards, skipped, markers, report,
+            conservation = check_conservation(segments, markers, keys)
+            summary = _finish(plan, layout, shards, skipped, markers, conservation,
                               time.perf_counter() - started)
             summary.shards_run, summary.shards_skipped = run_count, skip_count
             summary.export = export_run(root, cfg.output.export)
@@ -102,149 +106,114 @@ def run(config: RunConfig | str | None = None, input: str | list[str] | None = N
     return summary
 
 
-def _run_segments(eng, cfg: RunConfig, layout: RunLayout, segments, shards: list[Shard],
-                  progress, lock: RunLock) -> tuple[int, int]:
+def _run_segments(eng, plan: Plan, layout: RunLayout, shards: list[Shard], progress,
+                  lock: RunLock) -> tuple[int, int]:
     """Run every unfinished shard of every segment, and the global phases between segments."""
     run_count = skip_count = 0
-    needed = _shards_needed(cfg, layout, segments, shards)
+    needed = shards_needed(plan, layout, shards)
     upstream_ran = False  # a rerun upstream makes every phase of the next global stage run again
-    for seg in segments:
+    for seg in plan.segments:
         if seg.index > 0 and needed[seg.index]:
-            _run_global(eng, cfg, layout, segments[seg.index - 1].global_after, len(shards), progress,
-                        rerun_all=upstream_ran)
+            _run_global(eng, plan, layout, seg.removes.name, len(shards), progress, rerun_all=upstream_ran)
             lock.check()
-        todo = [s for s in shards if s.index in needed[seg.index]
-                and not _shard_done(layout, seg.index, s)]
+        todo = [s for s in shards if s.index in needed[seg.index] and not shard_done(layout, seg.index, s)]
         upstream_ran = bool(todo)
         skip_count += len(shards) - len(todo)
         run_count += len(todo)
         bar = Progress(f"segment {seg.index} [{', '.join(seg.stage_names()) or 'read'}]", len(todo),
                        live=progress)
         try:
-            for result in eng.map("run_shard", [(seg.index, s) for s in todo]):
-                last = result["stats"][result["order"][-1]]
-                bar.advance(last["docs_out"], result["bytes_in"])
+            for result in eng.map([ShardTask(seg.index, s) for s in todo]):
+                bar.advance(result["stats"][result["order"][-1]]["docs_out"], result["bytes_in"])
                 lock.check()
         finally:
             bar.close()
         markers = [storage.read_json(layout.shard_marker(seg.index, s.index)) for s in shards]
-        _on_end_hooks(cfg, seg, merge_all([m["stats"] for m in markers] + [_global_stats(layout)]))
+        _on_end_hooks(seg, _shard_stats(markers).merge(_global_stats(layout)))
     return run_count, skip_count
 
 
-def _shard_done(layout: RunLayout, segment: int, shard: Shard) -> bool:
-    """Done: its marker parses, was made from the same inputs (key), and every file it lists is intact."""
-    return _files_ok(layout, layout.shard_marker(segment, shard.index), shard.key)
-
-
-def _shards_needed(cfg: RunConfig, layout: RunLayout, segments, shards: list[Shard]) -> list[set[int]]:
-    """Per segment, the shards that must exist there. A shard finished in the last segment needs nothing
-    earlier (its _work files may be gone); but a global stage that is not finished needs every shard of
-    the segment before it, even finished ones, since its phases read all of their keys."""
-    from mdfs.registry import build_stage
-
-    needed = [set() for _ in segments]
-    needed[-1] = {s.index for s in shards if not _shard_done(layout, segments[-1].index, s)}
-    for seg in reversed(segments[:-1]):
-        after = needed[seg.index + 1]
-        if after and not _global_done(layout, build_stage(seg.global_after[1], seg.global_after[0]),
-                                      seg.global_after[1].name, len(shards)):
-            after = {s.index for s in shards}
-        needed[seg.index] = set(after)
-    return needed
-
-
-CHECKED_KINDS = ("data", "rejects")  # outputs whose sha256 a rerun verifies (the manifest lists them)
-
-
-def damaged_shards(layout: RunLayout, segments, shards: list[Shard]) -> list[int]:
-    """Shards with a corpus or rejects part, in any segment, whose bytes differ from its recorded sha256
-    (damaged in place, same size). Local runs only: on an object store this would download the corpus,
-    and an object is written whole or not at all."""
-    if storage.is_uri(layout.root):
-        return []
-    damaged = []
-    for shard in shards:
-        for seg in segments:
-            try:
-                marker = storage.read_json(layout.shard_marker(seg.index, shard.index))
-            except (OSError, ValueError):
-                continue
-            bad = [f for f in marker.get("files", []) if f.get("kind") in CHECKED_KINDS and f.get("sha256")
-                   and storage.size_if_exists(layout.resolve(f["path"])) == f.get("bytes")
-                   and storage.sha256(layout.resolve(f["path"])) != f["sha256"]]
-            if bad:
-                log.warning("%s does not match its recorded sha256", bad[0]["path"])
-                damaged.append(shard.index)
-                break
-    return damaged
-
-
-def _files_ok(layout: RunLayout, path: str, key: str | None = None) -> bool:
-    """A done marker counts when it parses, carries `key` (if given), and every file it lists exists with
-    the same size (damaged parts of the same size: `damaged_shards`)."""
-    if not storage.exists(path):
-        return False
-    try:
-        marker = storage.read_json(path)
-        if key is not None and marker.get("key") != key:
-            return False
-        for f in marker["files"]:
-            if storage.size_if_exists(layout.resolve(f["path"])) != f["bytes"]:  # one request per file
-                return False
-        return True
-    except (ValueError, KeyError, TypeError, OSError):
-        log.warning("damaged done marker %s: redoing its work", path)
-        return False
-
-
-def _global_done(layout: RunLayout, g, name: str, shards: int) -> bool:
-    return all(_files_ok(layout, layout.phase_marker(name, p.name, i)) for p in g.phases(shards)
-               for i in range(p.items))
-
-
-def _run_global(eng, cfg: RunConfig, layout: RunLayout, stage, shards: int, progress: bool | None,
+def _run_global(eng, plan: Plan, layout: RunLayout, stage: str, shards: int, progress: bool | None,
                 rerun_all: bool = False) -> None:
     """Run the phases of a global stage in order, each a map over its work items. Finished items are
     skipped, unless something upstream ran again in this invocation: then every later item runs, after
     its earlier outputs are deleted (an item that now removes nothing must not leave old removals)."""
-    from mdfs.registry import build_stage
-
-    index, spec = stage
-    g = build_stage(spec, index)
-    for phase in g.phases(shards):
-        todo = [(spec.name, phase.name, i, shards) for i in range(phase.items)
-                if rerun_all or not _files_ok(layout, layout.phase_marker(spec.name, phase.name, i))]
-        for _, _, i, _ in todo:
-            invalidate_phase_item(layout, spec.name, phase.name, i)
-        bar = Progress(f"{spec.name}: {phase.name}", len(todo), live=progress)
-        try:
-            for result in eng.map("run_phase", todo):
-                bar.advance(result["removed"])
-        finally:
-            bar.close()
-        rerun_all = rerun_all or bool(todo)
+    for phase in plan.phases(stage, shards):
+        if phase.stable is None:
+            ran = _run_phase(eng, layout, stage, phase, shards, progress, rerun_all)
+        else:
+            ran = _run_rounds(eng, layout, stage, phase, shards, progress, rerun_all)
+        rerun_all = rerun_all or ran
 
 
-def _global_stats(layout: RunLayout) -> dict:
-    """Counters of the resolve phases (clusters, cluster sizes), per global stage."""
-    out: dict = {}
+def _run_phase(eng, layout: RunLayout, stage: str, phase: Phase, shards: int, progress: bool | None,
+               rerun_all: bool) -> bool:
+    """The unfinished items of one phase (all of them after an upstream rerun); whether any ran."""
+    todo = [PhaseTask(stage, phase.name, i, shards) for i in range(phase.items)
+            if rerun_all or not phase_item_done(layout, stage, phase.name, i)]
+    for task in todo:
+        invalidate_phase_item(layout, stage, phase.name, task.item)
+    bar = Progress(f"{stage}: {phase.name}", len(todo), live=progress)
+    try:
+        for result in eng.map(todo):
+            bar.advance(result["removed"])
+    finally:
+        bar.close()
+    return bool(todo)
+
+
+def _run_rounds(eng, layout: RunLayout, stage: str, phase: Phase, shards: int, progress: bool | None,
+                rerun_all: bool) -> bool:
+    """A repeated phase: rounds until the items' `changed` counters say it is stable. Each round is a
+    phase of its own, so a resumed run skips finished rounds; the number of rounds is recorded for the
+    phases after, and what a longer earlier run left beyond it is deleted."""
+    record = layout.rounds_record(stage, phase.name)
+    storage.delete_file(record)
+    changes: list[int] = []
+    ran = False
+    while not phase.stable(changes):
+        if len(changes) == phase.max_rounds:
+            raise StageError(f"phase {phase.name} did not converge in {phase.max_rounds} rounds", stage=stage)
+        current = phase.round(len(changes))
+        ran = _run_phase(eng, layout, stage, current, shards, progress, rerun_all or ran) or ran
+        changes.append(sum(int(storage.read_json(layout.phase_marker(stage, current.name, i))["counters"]
+                               .get("changed", 0)) for i in range(current.items)))
+    stale = len(changes)
+    while storage.exists(layout.phase_marker(stage, phase.round(stale).name, 0)):
+        for i in range(phase.items):
+            invalidate_phase_item(layout, stage, phase.round(stale).name, i)
+        stale += 1
+    storage.write_json(record, {"rounds": len(changes), "changes": changes})
+    return ran
+
+
+def _shard_stats(markers: list[dict]) -> RunStats:
+    total = RunStats()
+    for marker in markers:
+        total.merge(RunStats.from_json(marker["stats"]))
+    return total
+
+
+def _global_stats(layout: RunLayout) -> RunStats:
+    """Counters, notes and seconds of the phases' work items, per global stage."""
+    out = RunStats()
     for path in storage.list_files(storage.join(layout.root, "stats", "global")):
         marker = storage.read_json(path)
-        merge_into(out, {marker["stage"]: {"counters": marker["counters"], "seconds": marker["seconds"],
-                                           **({"notes": marker["notes"]} if marker.get("notes") else {})}})
+        out.add(marker["stage"], StageStats(counters=marker["counters"], notes=marker.get("notes") or {},
+                                            seconds=marker["seconds"]))
     return out
 
 
-def _on_end_hooks(cfg: RunConfig, seg, merged: dict) -> None:
-    specs = ([seg.removes] if seg.removes else []) + seg.stages
-    for index, spec in specs:
-        for path in spec.hooks.on_end:
-            fn = load_hook(path, f"stages[{index}].hooks.on_end")
+def _on_end_hooks(seg: Segment, merged: RunStats) -> None:
+    """Each stage's `on_end` hooks, on the driver, with the stage's merged stats (as a plain dict)."""
+    for planned in ([seg.removes] if seg.removes else []) + seg.stages:
+        stats = merged.get(planned.name, StageStats()).to_json()
+        for path, fn in planned.hooks["on_end"]:
             try:
-                fn(spec.name, merged.get(spec.name, {}))
+                fn(planned.name, stats)
             except Exception as e:
-                raise StageError(f"on_end hook raised {type(e).__name__}: {e}", stage=spec.name, hook=path) from e
+                raise StageError(f"on_end hook raised {type(e).__name__}: {e}", stage=planned.name,
+                                 hook=path) from e
 
 
 def _versions() -> dict:
@@ -257,37 +226,40 @@ def _versions() -> dict:
     return out
 
 
-def _finish(cfg, layout, segments, shards: list[Shard], skipped, markers, report, seconds) -> RunSummary:
-    stages = merge_all([m["stats"] for m in markers] + [_global_stats(layout)])
-    stages.pop("_keys", None)
-    order = ["read"] + [n for seg in segments for n in seg.stage_names()]
-    stages = {n: stages[n] for n in order if n in stages}
+def _finish(plan: Plan, layout: RunLayout, shards: list[Shard], skipped, markers, conservation: Conservation,
+            seconds: float) -> RunSummary:
+    cfg = plan.cfg
+    stages = _shard_stats(markers).merge(_global_stats(layout)).ordered(plan.order())
     for name, st in stages.items():
-        for message in st.get("notes", {}).get("warnings", {}).values():
+        for message in st.notes.get("warnings", {}).values():
             log.warning("%s: %s", name, message)
-    files = [{**f, "path": layout.relative(f["path"])} for m in markers for f in m["files"]
-             if f["kind"] not in ("work", "global")]
+    outputs = [f for m in markers for f in m["files"] if f["kind"] not in ("work", "global")]
+    files = layout.relative_files(outputs)
     files.sort(key=lambda f: f["path"])
-    schema = None
-    data_files = [f for f in files if f["kind"] == "data"]
-    if data_files:
-        fs, p = storage.resolve(storage.join(layout.root, data_files[0]["path"]))
-        import pyarrow.parquet as pq
-
-        schema = [{"name": fld.name, "type": str(fld.type)} for fld in pq.read_schema(p, filesystem=fs)]
-    summary = RunSummary(layout.root, report["docs_in"], report["docs_out"], report["rejected"], stages, files,
-                         seconds)
-    storage.write_json(layout.merged_stats, stages)
+    summary = RunSummary(layout.root, conservation.docs_in, conservation.docs_out, conservation.rejected,
+                         stages, conservation, files, seconds)
+    storage.write_json(layout.merged_stats, stages.to_json())
     manifest = {
         "mdfs_run": 1, "config_hash": cfg.content_hash(),
         "config": redact(cfg.model_dump(mode="json", by_alias=True)),
         "versions": _versions(), "inputs": {"shards": len(shards), "bytes": sum(s.size for s in shards),
                                             "skipped_files": skipped,
                                             "read": [p for m in markers for p in m.get("inputs", [])]},
-        "stages": stages, "conservation": report, "files": files, "schema": schema,
-        "seconds": round(seconds, 3),
+        "stages": stages.to_json(), "conservation": conservation.to_json(), "files": files,
+        "schema": _corpus_schema(layout, files), "seconds": round(seconds, 3),
     }
     storage.write_bytes(layout.manifest, json.dumps(manifest, ensure_ascii=False, indent=1).encode())
     if not cfg.output.keep_work:
         storage.delete_dir(layout.work_root)
     return summary
+
+
+def _corpus_schema(layout: RunLayout, files: list[dict]) -> list[dict] | None:
+    """The corpus's columns and types, from its first part."""
+    data_files = [f for f in files if f["kind"] == "data"]
+    if not data_files:
+        return None
+    import pyarrow.parquet as pq
+
+    fs, p = storage.resolve(storage.join(layout.root, data_files[0]["path"]))
+    return [{"name": fld.name, "type": str(fld.type)} for fld in pq.read_schema(p, filesystem=fs)]

@@ -132,7 +132,7 @@ def invalidate(layout: RunLayout, segments, shards: list[int]) -> None:
     names = {f"part-{s:05d}" for s in shards} | {f"map-{s:05d}" for s in shards}
     later = [seg for seg in segments if seg.index > 0]
     later_stages = {name for seg in later for name in seg.stage_names()}
-    global_stages = {seg.global_after[1].name for seg in segments if seg.global_after}
+    global_stages = {seg.global_after.name for seg in segments if seg.global_after}
     for path in storage.list_files(layout.root):
         rel = layout.relative(path)
         top, stem = rel.split("/", 1)[0], rel.rsplit("/", 1)[-1].split(".", 1)[0]

@@ -12,7 +12,8 @@ partitioned) with a done marker per item, so every phase is resumable and memory
 size of one item's partition. The last phases write removals, which the next segment drops from each
 shard. The simple form needs only two methods: `keys()` maps each shard's batch to small key rows (with
 a `__bucket` column, written partitioned by bucket) and `resolve()` reduces one bucket at a time to the
-rows to remove. Multi-phase stages (MinHash LSH) override `map_shard()`, `phases()` and `run_phase()`.
+rows to remove. Multi-phase stages (MinHash LSH) override `map_shard()` and `phases()`, each `Phase`
+carrying the function that runs one of its work items.
 
 A global stage may also edit rows instead of removing them (cross-page boilerplate cuts lines): its phases
 write edits (`work.write_edits`: shard, row, line, kind), and at the top of the next segment the framework
@@ -23,7 +24,9 @@ mark rows in `__reject` like any filter (e.g. nothing left after the cuts).
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pyarrow as pa
@@ -66,7 +69,17 @@ class StageContext:
         self.notes.setdefault("warnings", {})[key] = message
 
 
-class Stage:
+class Columns:
+    """The columns a stage declares, checked by `mdfs validate` (mdfs.columns): a plan that reads a column
+    no earlier stage (or the reader) writes fails there, naming the stage. Declarations are optional;
+    `scores = None` means undeclared (any `<stage>__<metric>` of this stage may appear)."""
+
+    reads: ClassVar[tuple[str, ...]] = ()  # column names this stage needs
+    writes: ClassVar[tuple[str, ...]] = ()  # plain columns it adds (`lang`, `domain`, …)
+    scores: ClassVar[tuple[str, ...] | None] = None  # metrics it writes as `<stage>__<metric>`
+
+
+class Stage(Columns):
     """Per-batch stage. Subclasses set `Params` (a pydantic model) and implement `process`."""
 
     Params: ClassVar[type[Strict]] = NoParams
@@ -128,14 +141,27 @@ def add_details(batch: pa.Table, details: list[str | None], reasons: list[str | 
 @dataclass(frozen=True)
 class Phase:
     """One step of a global stage: `items` independent work items (buckets, band partitions, shards),
-    each run by `GlobalStage.run_phase`, each with its own done marker. A phase starts when every item
+    each run by the phase's `run`, each with its own done marker. A phase starts when every item
     of the previous one is done."""
 
     name: str
     items: int
+    # run(item, work, ctx): one work item. None only in stages written for `GlobalStage.run_phase`
+    run: Callable[[int, GlobalWork, StageContext], None] | None = field(default=None, compare=False)
+    # A phase repeated in rounds until `stable(changes)` holds, `changes` being the sum of the items'
+    # `changed` counters per round so far; its run then takes the round: run(item, work, ctx, round_).
+    stable: Callable[[list[int]], bool] | None = field(default=None, compare=False)
+    max_rounds: int = 200
+
+    def round(self, number: int) -> Phase:
+        """Round `number` of a repeated phase, as a phase of its own (own markers, own outputs)."""
+        return Phase(f"{self.name}{ROUND}{number}", self.items, partial(self.run, round_=number))
 
 
-class GlobalStage:
+ROUND = "-round"  # a repeated phase's round `r` is the phase `<name>-round<r>`
+
+
+class GlobalStage(Columns):
     """A stage that needs the whole corpus: map over shards → phases over work items → remove per shard.
 
     The default is the two-method form: `keys()` per shard, then one phase `resolve` over buckets."""
@@ -166,14 +192,17 @@ class GlobalStage:
         work.write_partitioned("keys", keys, BUCKET, self.buckets)
 
     def phases(self, shards: int) -> list[Phase]:
-        """The phases after the map, in order, given the number of shards."""
-        return [Phase("resolve", self.buckets)]
+        """The phases after the map, in order, given the number of shards; each names the function that
+        runs one work item: it reads earlier outputs and writes new ones through `work` (rows to remove go
+        to `work.write_removals`) and must be deterministic, as a resumed run redoes unfinished items."""
+        return [Phase("resolve", self.buckets, self.resolve_bucket)]
 
     def run_phase(self, phase: str, item: int, work: GlobalWork, ctx: StageContext) -> None:
-        """Run one work item of a phase: read earlier outputs and write new ones through `work`; rows to
-        remove go to `work.write_removals`. Must be deterministic: a resumed run redoes unfinished items."""
-        if phase != "resolve":
-            raise ValueError(f"unknown phase {phase!r}")
+        """Runs the items of phases that carry no function (stages written before phases did)."""
+        raise NotImplementedError(f"phase {phase!r} has no function")
+
+    def resolve_bucket(self, item: int, work: GlobalWork, ctx: StageContext) -> None:
+        """The `resolve` phase of the two-method form: one bucket of keys to the rows to remove."""
         keys = work.read("keys", item)
         if keys is not None and keys.num_rows:
             work.write_removals(self.resolve(keys, ctx))

@@ -325,45 +325,44 @@ class Boilerplate(GlobalStage):
         work.write_partitioned("lines", occ, part, self.buckets)
 
     def phases(self, shards: int) -> list[Phase]:
-        corpus = [Phase("corpus", self.buckets)] if self.params.corpus_min_pages else []
-        return [Phase("count", self.buckets), *corpus, Phase("edits", self.buckets)]
+        corpus = [Phase("corpus", self.buckets, self._corpus)] if self.params.corpus_min_pages else []
+        return [Phase("count", self.buckets, self._count), *corpus, Phase("edits", self.buckets, self._edits)]
 
-    def run_phase(self, phase: str, item: int, work: GlobalWork, ctx: StageContext) -> None:
+    def _count(self, item: int, work: GlobalWork, ctx: StageContext) -> None:
         p = self.params
-        if phase == "count":
-            occ = work.read("lines", item, ["site", "hash", "version", "prose"])
-            if occ is None:
-                return
-            template = site_rule(line_stats(occ), p.min_pages, p.min_share, p.block_share,
-                                 p.copy_prose_lines, ctx)
-            ctx.count("sites", len(pc.unique(occ.column("site"))))
-            ctx.count("template_lines", template.num_rows)
-            work.write("template", item, template)
-            if p.corpus_min_pages:
-                counts = line_counts(occ)
-                ids = _np(counts.column("hash"), np.int64).view(np.uint64) % np.uint64(self.buckets)
-                work.write_partitioned("counts", counts, ids.astype(np.int64), self.buckets)
-        elif phase == "corpus":
-            counts = work.read("counts", item)
-            if counts is not None:
-                frequent = corpus_rule(counts, p.corpus_min_pages, p.corpus_min_sites)
-                ctx.count("frequent_lines", frequent.num_rows)
-                work.write("frequent", item, frequent)
-        elif phase == "edits":
-            occ = work.read("lines", item)
-            if occ is None:
-                return
-            template = work.read("template", item)
-            if template is None:
-                template = pa.table({"site": pa.array([], pa.int64()), "hash": pa.array([], pa.int64())})
-            frequent = work.read_all("frequent", ["hash"]) if p.corpus_min_pages else None
-            if frequent is None:
-                frequent = pa.table({"hash": pa.array([], pa.int64())})
-            edits = choose_cuts(occ, template, frequent, p.keep_isolated, ctx)
-            ctx.count("edits", edits.num_rows)
-            work.write_edits(edits)
-        else:
-            raise ValueError(f"unknown phase {phase!r}")
+        occ = work.read("lines", item, ["site", "hash", "version", "prose"])
+        if occ is None:
+            return
+        template = site_rule(line_stats(occ), p.min_pages, p.min_share, p.block_share,
+                             p.copy_prose_lines, ctx)
+        ctx.count("sites", len(pc.unique(occ.column("site"))))
+        ctx.count("template_lines", template.num_rows)
+        work.write("template", item, template)
+        if p.corpus_min_pages:
+            counts = line_counts(occ)
+            ids = _np(counts.column("hash"), np.int64).view(np.uint64) % np.uint64(self.buckets)
+            work.write_partitioned("counts", counts, ids.astype(np.int64), self.buckets)
+
+    def _corpus(self, item: int, work: GlobalWork, ctx: StageContext) -> None:
+        counts = work.read("counts", item)
+        if counts is not None:
+            frequent = corpus_rule(counts, self.params.corpus_min_pages, self.params.corpus_min_sites)
+            ctx.count("frequent_lines", frequent.num_rows)
+            work.write("frequent", item, frequent)
+
+    def _edits(self, item: int, work: GlobalWork, ctx: StageContext) -> None:
+        occ = work.read("lines", item)
+        if occ is None:
+            return
+        template = work.read("template", item)
+        if template is None:
+            template = pa.table({"site": pa.array([], pa.int64()), "hash": pa.array([], pa.int64())})
+        frequent = work.read_all("frequent", ["hash"]) if self.params.corpus_min_pages else None
+        if frequent is None:
+            frequent = pa.table({"hash": pa.array([], pa.int64())})
+        edits = choose_cuts(occ, template, frequent, self.params.keep_isolated, ctx)
+        ctx.count("edits", edits.num_rows)
+        work.write_edits(edits)
 
     def apply_edits(self, batch: pa.Table, edits: pa.Table, ctx: StageContext) -> pa.Table:
         p = self.params

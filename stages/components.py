@@ -8,7 +8,7 @@ the same way (Kiveris et al., "Connected Components in MapReduce and Beyond", So
 - large-star: each node u links every neighbour larger than itself to m(u) = min(Γ(u) ∪ {u});
 - small-star: each node u links itself and every neighbour smaller than itself to the smallest of them.
 
-Neither step changes the components. When a large-star and the small-star after it change nothing, every
+Neither step changes the components. When two rounds in a row (one of each kind) change nothing, every
 component is a star around its smallest node, so a node's label is the smallest of itself and its
 neighbours. Rounds: O(log² n) in theory, a handful in practice. Memory per item: its partition's edges.
 
@@ -89,9 +89,9 @@ def star_labels(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 def stable(changes: list[int]) -> bool:
-    """Whether the rounds so far (changes per round, large-star first) have converged: a large-star and
-    the small-star after it changed nothing."""
-    return len(changes) >= 2 and len(changes) % 2 == 0 and changes[-1] == 0 and changes[-2] == 0
+    """Whether the rounds so far (changes per round) have converged: two rounds in a row, one of each
+    kind, changed nothing, so the same edges pass both tests and every cluster is a star."""
+    return len(changes) >= 2 and changes[-1] == 0 and changes[-2] == 0
 
 
 def step_of(round_: int):

@@ -137,27 +137,14 @@ class Dedup(ExactDedup):
         neardup.map_shard(self._plan(), self._hasher, batch, work, ctx, self.params.score_column)
 
     def phases(self, shards: int) -> list[Phase]:
-        main = self._plan().phases(shards) if self.params.near.enabled else super().phases(shards)
-        return [*main, Phase("ids", self.buckets)]
-
-    def run_phase(self, phase: str, item: int, work: GlobalWork, ctx: StageContext) -> None:
-        if phase == "ids":
-            return report_shared_ids(work.read("ids", item), ctx)
-        if not self.params.near.enabled:
-            return super().run_phase(phase, item, work, ctx)
-        from stages import neardup
-
-        plan = self._plan()
-        if phase == "candidates":
-            neardup.candidates(plan, item, work, ctx)
-        elif phase == "verify_gather":
-            neardup.verify_gather(plan, item, work, ctx)
-        elif phase == "verify_check":
-            neardup.verify_check(plan, item, work, ctx)
-        elif phase == "clusters":
-            neardup.clusters(plan, work, ctx, keep_sort(self.params.keep))
+        if self.params.near.enabled:
+            main = self._plan().phases(shards, keep_sort(self.params.keep))
         else:
-            raise ValueError(f"unknown phase {phase!r}")
+            main = super().phases(shards)
+        return [*main, Phase("ids", self.buckets, self._shared_ids)]
+
+    def _shared_ids(self, item: int, work: GlobalWork, ctx: StageContext) -> None:
+        report_shared_ids(work.read("ids", item), ctx)
 
 
 def id_digests(batch: pa.Table, buckets: int) -> pa.Table:

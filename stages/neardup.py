@@ -2,39 +2,36 @@
 
   map (per shard)        signatures → band keys, partitioned by (band, hash bucket)      → `bands`
                          one row of metadata per document (id, score, length, domain)     → `docs`
-  candidates (per band partition)  documents sharing a band key → edges to the group's first → `edges`
+  candidates (per band partition)  documents sharing a band key → edges to the group's first;
+                         without verification straight to `cc0` (both ways, by node)      → `edges` / `cc0`
   verify_gather (per shard, optional)  the shingle set of each edge's first document, sent
                          to the shard of the second                                        → `pairs`
   verify_check (per shard, optional)   exact Jaccard of each pair; pairs under the threshold dropped
-                                                                                           → `verified`
-  clusters (one item)    connected components of all edges; the keep policy picks one document per
-                         component; the rest are removals (exact_duplicate / near_duplicate)
+                                                                                           → `cc0`
+  stars, labels, members, clusters, summary  clusters and removals without a single-node step
+                         (`stages.dupclusters`)
 
 Memory: a band partition holds ~ documents × bands / partitions keys (16 bytes each); verification holds
-the edges touching one shard; `clusters` holds the edges and the metadata of the documents in them (only
-duplicates, not the corpus). A document is named by `gid = shard << 32 | row`.
+the edges touching one shard; the cluster phases hold one partition of edges or of duplicate documents.
+A document is named by `gid = shard << 32 | row`.
 """
 
 from __future__ import annotations
 
 import time
-from collections import Counter
+from functools import partial
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from mdfs.globalwork import GlobalWork
 from mdfs.stage import Phase, StageContext
+from stages import dupclusters
+from stages.dupclusters import ROW_BITS, ROW_MASK
 from stages.minhash import MinHasher, Shingles, band_keys, jaccard
 
-ROW_BITS = 32
-ROW_MASK = (1 << ROW_BITS) - 1
 MAP_BATCH_CHARS = 1_000_000  # signatures are computed this many characters at a time (bounded memory)
-TOP = 20  # sources and domains listed in the stats
-EXAMPLES = 5
 _HOST = r"^(?:[A-Za-z][A-Za-z0-9+.\-]*:)?//(?:[^@/?#]*@)?(?P<host>[^/:?#]+)"
 
 
@@ -48,9 +45,12 @@ class NearPlan:
         self.per_band = max(1, buckets // self.key_bands)
         self.partitions = self.key_bands * self.per_band
 
-    def phases(self, shards: int) -> list[Phase]:
-        verify = [Phase("verify_gather", shards), Phase("verify_check", shards)] if self.near.verify else []
-        return [Phase("candidates", self.partitions), *verify, Phase("clusters", 1)]
+    def phases(self, shards: int, keep: list[tuple[str, str]]) -> list[Phase]:
+        """The phases after the map, each with its function; `keep`: how a cluster's keeper is chosen."""
+        verify = [Phase("verify_gather", shards, partial(verify_gather, self)),
+                  Phase("verify_check", shards, partial(verify_check, self))] if self.near.verify else []
+        return [Phase("candidates", self.partitions, partial(candidates, self)), *verify,
+                *dupclusters.phases(self.partitions, shards, self.exact, keep)]
 
     def hasher(self) -> MinHasher:
         n = self.near
@@ -142,11 +142,11 @@ def candidates(plan: NearPlan, item: int, work: GlobalWork, ctx: StageContext) -
     ctx.count("candidate_pairs", len(a))
     if not len(a):
         return
-    edges = pa.table({"a": pa.array(a), "b": pa.array(b)})
     if plan.near.verify:  # to the shard of `a`, whose item gathers its shingles
-        work.write_partitioned("edges", edges, a >> ROW_BITS, work.shards)
+        work.write_partitioned("edges", pa.table({"a": pa.array(a), "b": pa.array(b)}), a >> ROW_BITS,
+                               work.shards)
     else:
-        work.write("edges", 0, edges)
+        dupclusters.write_edges(work, a, b, plan.partitions)
 
 
 # -- verification --------------------------------------------------------------------------------------
@@ -178,8 +178,7 @@ def verify_check(plan: NearPlan, item: int, work: GlobalWork, ctx: StageContext)
         keep[i] = jaccard(va[oa[i]:oa[i + 1]], vb[ob[j]:ob[j + 1]]) >= plan.near.threshold
     ctx.count("pairs_verified", int(keep.sum()))
     ctx.count("pairs_rejected", int((~keep).sum()))
-    if keep.any():
-        work.write("verified", item, pa.table({"a": pa.array(a[keep]), "b": pa.array(b[keep])}))
+    dupclusters.write_edges(work, a[keep], b[keep], plan.partitions)
 
 
 def _unique_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -188,91 +187,3 @@ def _unique_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     keep = np.ones(len(a), dtype=bool)
     keep[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
     return a[keep], b[keep]
-
-
-# -- clusters -------------------------------------------------------------------------------------------
-def clusters(plan: NearPlan, work: GlobalWork, ctx: StageContext, keep_sort: list[tuple[str, str]]) -> None:
-    """Connected components over every edge, then one document kept per component."""
-    edges = work.read_all("verified" if plan.near.verify else "edges")
-    if edges is None or not edges.num_rows:
-        ctx.count("clusters", 0)
-        return
-    a, b = edges.column("a").to_numpy(), edges.column("b").to_numpy()
-    nodes, inv = np.unique(np.concatenate([a, b]), return_inverse=True)
-    graph = coo_matrix((np.ones(len(a), dtype=np.int8), (inv[:len(a)], inv[len(a):])), shape=(len(nodes),) * 2)
-    _, label = connected_components(graph, directed=False)
-    meta = _metadata(work, nodes)
-    meta = meta.append_column("label", pa.array(label.astype(np.int64)))
-    # the keep policy, then id and gid: the choice never depends on shard order or engine
-    sort = [("label", "ascending"), *keep_sort, ("id", "ascending"), ("gid", "ascending")]
-    meta = meta.take(pc.sort_indices(meta, sort_keys=sort))
-    lab = meta.column("label").to_numpy()
-    first = np.ones(len(lab), dtype=bool)
-    first[1:] = lab[1:] != lab[:-1]
-    keeper = np.flatnonzero(first)[np.cumsum(first) - 1]  # row of each document's kept document
-    ids = meta.column("id").to_numpy(zero_copy_only=False)
-    xhash = meta.column("xhash").to_numpy()
-    exact = (xhash == xhash[keeper]) if plan.exact else np.zeros(len(lab), dtype=bool)
-    gone = ~first
-    reasons = np.where(exact, "exact_duplicate", "near_duplicate")[gone]
-    gid = meta.column("gid").to_numpy()[gone]
-    work.write_removals(pa.table({
-        "shard": pa.array((gid >> ROW_BITS).astype(np.int32)), "row": pa.array(gid & ROW_MASK),
-        "reason": pa.array(reasons, pa.string()),
-        "detail": pa.array(np.char.add("kept=", ids[keeper][gone].astype(str)), pa.string())}))
-    _stats(ctx, meta, first, gone, reasons)
-    ctx.note("examples", _examples(work, meta, first, lab, reasons, gone))
-
-
-def _metadata(work: GlobalWork, nodes: np.ndarray) -> pa.Table:
-    """The `docs` rows of the given gids (sorted), reading one shard's metadata at a time."""
-    parts = []
-    for shard in np.unique(nodes >> ROW_BITS).tolist():
-        docs = work.read("docs", shard)
-        rows = nodes[(nodes >> ROW_BITS) == shard] & ROW_MASK
-        parts.append(docs.take(pa.array(rows)))  # docs rows are in row order: row r is at r
-    return pa.concat_tables(parts)
-
-
-def _stats(ctx: StageContext, meta: pa.Table, first: np.ndarray, gone: np.ndarray, reasons: np.ndarray) -> None:
-    sizes = np.diff(np.append(np.flatnonzero(first), len(first)))
-    ctx.count("clusters", len(sizes))
-    ctx.count("removed", int(gone.sum()))
-    ctx.count("removed_exact", int((reasons == "exact_duplicate").sum()))
-    ctx.count("removed_near", int((reasons == "near_duplicate").sum()))
-    for size, count in Counter(sizes.tolist()).items():
-        ctx.count(f"cluster_size_{size if size < 10 else '10+'}", count)
-    ctx.note("largest_clusters", sorted(sizes.tolist(), reverse=True)[:10])
-    for col in ("source", "domain"):
-        values = meta.column(col).to_numpy(zero_copy_only=False)[gone]
-        top = Counter("(none)" if v is None else v for v in values.tolist()).most_common(TOP)
-        ctx.note(f"removed_by_{col}", dict(top))
-
-
-def _examples(work: GlobalWork, meta: pa.Table, first: np.ndarray, lab: np.ndarray, reasons: np.ndarray,
-              gone: np.ndarray) -> list[dict]:
-    """A few clusters for the report: the largest ones and a pair, each member with a text snippet."""
-    starts = np.flatnonzero(first)
-    sizes = np.diff(np.append(starts, len(first)))
-    picks = list(np.argsort(-sizes, kind="stable")[:EXAMPLES - 1])
-    pair = np.flatnonzero(sizes == 2)
-    if pair.size and pair[0] not in picks:
-        picks.append(pair[0])
-    reason_of = np.full(len(first), "kept", dtype=object)
-    reason_of[gone] = reasons
-    gids = meta.column("gid").to_numpy()
-    ids = meta.column("id").to_pylist()
-    clusters = [list(range(starts[c], starts[c] + min(sizes[c], 5))) for c in picks]
-    texts = _snippets(work, gids[[r for rows in clusters for r in rows]])
-    return [{"size": int(sizes[c]), "members": [{"id": ids[r], "as": str(reason_of[r]), "text": texts[gids[r]]}
-                                                for r in rows]} for c, rows in zip(picks, clusters)]
-
-
-def _snippets(work: GlobalWork, gids: np.ndarray, chars: int = 80) -> dict[int, str]:
-    """The beginning of each document's text, reading each shard once."""
-    out = {}
-    for shard in np.unique(gids >> ROW_BITS).tolist():
-        mine = np.unique(gids[(gids >> ROW_BITS) == shard])
-        texts = work.read_docs(shard, mine & ROW_MASK, ["text"]).column("text").to_pylist()
-        out.update({int(g): t[:chars] + ("…" if len(t) > chars else "") for g, t in zip(mine, texts)})
-    return out

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mdfs.config import Strict
-from mdfs.stage import Stage, reject_where
+from mdfs.stage import BUCKET, GlobalStage, Phase, Stage, reject_where
 
 
 class DropKeyword(Stage):
@@ -67,3 +67,20 @@ def die_on_document(batch: pa.Table, ctx) -> None:
     native code, or the OOM killer, on one document)."""
     if os.environ.get("MDFS_TEST_DIE_ALWAYS") in batch.column("id").to_pylist():
         os._exit(1)
+
+
+class OldStyleDropFirst(GlobalStage):
+    """A global stage written for the contract before phases carried their function: `phases()` names them,
+    `run_phase()` runs them. Drops the first document of every shard."""
+
+    def keys(self, batch: pa.Table, ctx) -> pa.Table:
+        return pa.table({BUCKET: pa.array([0] * batch.num_rows, pa.int64())})
+
+    def phases(self, shards: int) -> list[Phase]:
+        return [Phase("pick", 1)]
+
+    def run_phase(self, phase: str, item: int, work, ctx) -> None:
+        keys = work.read("keys", 0)
+        first = keys.filter(pc.equal(keys.column("row"), 0))
+        work.write_removals(first.append_column("reason", pa.array(["first"] * first.num_rows))
+                            .append_column("detail", pa.array([phase] * first.num_rows)))

@@ -220,10 +220,10 @@ def test_template_lines_cut_article_lines_kept(sites_input, serial_ref):
     assert [(r["id"], r["reason"]) for r in rej] == [("s1.example.cn-empty", "boilerplate_only")]
     assert rej[0]["text"] == docs["s1.example.cn-empty"] and "s1.example.cn" in rej[0]["detail"]
     st = s.stages["boilerplate"]
-    c = st["counters"]
+    c = st.counters
     assert c["cut_lines_site"] == sum(r["boilerplate__cut_lines"] for r in kept.values())  # applied cuts only
     assert c["cut_lines_corpus"] == 0 and c["cut_chars_site"] > 0 and c["template_lines"] > 0
-    assert st["chars_in"] > st["chars_out"]
+    assert st.chars_in > st.chars_out
     assert not (out / "_work").exists()
 
 
@@ -244,18 +244,18 @@ def test_ray_output_is_byte_identical_to_serial(sites_input, serial_ref, tmp_pat
 def test_resume_after_an_interrupted_edits_phase(sites_input, serial_ref, tmp_path, monkeypatch):
     ref = serial_ref[0]
     cfg = bp_config(tmp_path)
-    real = Boilerplate.run_phase
+    real = Boilerplate._edits
 
-    def crash(self, phase, item, work, ctx):
-        if phase == "edits" and item == 1:
+    def crash(self, item, work, ctx):
+        if item == 1:
             raise RuntimeError("simulated kill")
-        return real(self, phase, item, work, ctx)
+        return real(self, item, work, ctx)
 
-    monkeypatch.setattr(Boilerplate, "run_phase", crash)
+    monkeypatch.setattr(Boilerplate, "_edits", crash)
     with pytest.raises(StageError, match="phase edits item 1 raised RuntimeError: simulated kill"):
         mdfs.run(cfg, str(sites_input[0]), str(tmp_path / "out"), engine="serial", progress=False,
                  overrides=["output.keep_work=true"])
-    monkeypatch.setattr(Boilerplate, "run_phase", real)
+    monkeypatch.setattr(Boilerplate, "_edits", real)
     stats = tmp_path / "out" / "stats" / "global"
     done = {p.name: p.stat().st_mtime_ns for p in stats.iterdir()}
     assert "boilerplate-count-00000.json" in done and "boilerplate-edits-00001.json" not in done

@@ -305,7 +305,7 @@ def test_every_rule_appears_in_the_manifest(tmp_path, tiny_model):
     for reason in rule_reasons(stage):
         assert f"docs_flagged__{reason}" in coarse["counters"], reason
     assert coarse["reasons"]["lexicon_gambling_lottery"] == 1 and coarse["reasons"]["short_lines"] == 1
-    assert coarse["counters"]["pii_masked__qq"] == 1 and s.stages["coarse"]["docs_out"] == 20
+    assert coarse["counters"]["pii_masked__qq"] == 1 and s.stages["coarse"].docs_out == 20
 
 
 # -- parameters -------------------------------------------------------------------------------------------

@@ -213,7 +213,7 @@ def run_collection(inputs: list[Path], out: Path, **kw):
 def test_common_crawl_chinese_pages_decode_without_mojibake(tmp_path):
     s = run_collection([shared("cc-warc", "warcfile.warc.gz")], tmp_path / "out")
     rows = read_dir(tmp_path / "out" / "data")
-    assert s.stages["read"]["docs_in"] == 16
+    assert s.stages["read"].docs_in == 16
     assert {r["lang"] for r in rows} == {"zh"} and len(rows) >= 10
     rejected = read_dir(tmp_path / "out" / "rejects" / "collection")
     assert {r["reason"] for r in rejected} == {"lang"} and len(rows) + len(rejected) == 16

@@ -3,7 +3,7 @@ import pytest
 from mdfs.cli import main
 from mdfs.config import DEFAULT_CONFIG, format_loc, load_config
 from mdfs.errors import ConfigError
-from mdfs.plan import check_plan, describe
+from mdfs.plan import compile_plan, describe
 
 from .conftest import ROOT
 
@@ -18,14 +18,14 @@ def test_bundled_configs_validate():
     for name in ("zh_web.yaml", "demo.yaml", "tiny.yaml"):
         cfg = load_config(ROOT / "configs" / name)
         assert [s.name for s in cfg.stages][:2] == ["collection", "coarse"]
-        check_plan(cfg)
+        compile_plan(cfg)
     assert DEFAULT_CONFIG.name == "zh_web.yaml"
 
 
 def test_bad_stage_value_names_the_key_path(tmp_path):
     p = write(tmp_path, "stages:\n  - name: collection\n  - name: coarse\n    with: {min_chars: -1}\n")
     with pytest.raises(ConfigError) as e:
-        check_plan(load_config(p))
+        compile_plan(load_config(p))
     assert "stages[1].with.min_chars: Input should be ≥ 0" in str(e.value)
 
 
@@ -34,11 +34,11 @@ def test_unknown_keys_fail_with_their_path(tmp_path):
         load_config(write(tmp_path, "engine: {wokers: 2}\n"))
     p = write(tmp_path, "stages:\n  - name: coarse\n    with: {min_chr: 3}\n")
     with pytest.raises(ConfigError, match=r"stages\[0\].with.min_chr: Extra inputs"):
-        check_plan(load_config(p))
+        compile_plan(load_config(p))
     with pytest.raises(ConfigError, match=r"unknown stage 'nope'"):
-        check_plan(load_config(write(tmp_path, "stages:\n  - name: nope\n")))
+        compile_plan(load_config(write(tmp_path, "stages:\n  - name: nope\n")))
     with pytest.raises(ConfigError, match=r"cannot import no_such_module"):
-        check_plan(load_config(write(tmp_path, "stages:\n  - name: x\n    uses: no_such_module:Stage\n")))
+        compile_plan(load_config(write(tmp_path, "stages:\n  - name: x\n    uses: no_such_module:Stage\n")))
 
 
 def test_overrides_address_stages_by_name():
@@ -68,4 +68,4 @@ def test_validate_command_prints_plan(capsys, tmp_path):
     assert "segment 1" in out and "global dedup" in out and "config OK" in out
     assert main(["validate", str(write(tmp_path, "stages: [{name: coarse, with: {min_chars: x}}]"))]) == 2
     assert "stages[0].with.min_chars" in capsys.readouterr().err
-    assert "collection" in describe(load_config(None))
+    assert "collection" in describe(compile_plan(load_config(None)))

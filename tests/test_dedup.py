@@ -16,8 +16,9 @@ from mdfs.config import ConfigError, validate
 from mdfs.errors import StageError
 from mdfs.globalwork import GlobalWork
 from mdfs.layout import RunLayout
-from mdfs.plan import check_plan
+from mdfs.plan import compile_plan
 from mdfs.stage import StageContext
+from stages import neardup
 from stages.dedup import Dedup, NearParams
 from stages.minhash import MinHasher, candidate_probability, fast_hash32, normalise
 
@@ -80,7 +81,7 @@ def test_lsh_parameters_come_from_datasketch():
                          ({"near": {"bands": 20, "rows": 10}}, "exceeds num_perm"),
                          ({"exact": False}, "nothing to do")]:
         with pytest.raises(ConfigError, match=message):
-            check_plan(validate({"stages": [{"name": "dedup", "with": bad}]}))
+            compile_plan(validate({"stages": [{"name": "dedup", "with": bad}]}))
 
 
 # -- generated near-duplicates (no shared data needed) --------------------------------------------------
@@ -165,19 +166,17 @@ def test_resume_of_an_interrupted_dedup_phase(near_input, near_reference, tmp_pa
     folder = near_input[0]
     ref, _ = near_reference
     cfg = dedup_yaml(tmp_path, {"verify": True})
-    real = Dedup.run_phase
-    calls = []
+    real = neardup.verify_check
 
-    def crash(self, phase, item, work, ctx):
-        calls.append((phase, item))
-        if phase == "verify_check" and item == 1:
+    def crash(plan, item, work, ctx):
+        if item == 1:
             raise RuntimeError("simulated crash")
-        return real(self, phase, item, work, ctx)
+        return real(plan, item, work, ctx)
 
-    monkeypatch.setattr(Dedup, "run_phase", crash)
+    monkeypatch.setattr(neardup, "verify_check", crash)
     with pytest.raises(StageError, match="phase verify_check item 1 raised RuntimeError: simulated crash"):
         run_serial(cfg, folder, tmp_path / "out", "output.keep_work=true")
-    monkeypatch.setattr(Dedup, "run_phase", real)
+    monkeypatch.setattr(neardup, "verify_check", real)
     stats = tmp_path / "out" / "stats" / "global"
     done = {p.name: p.stat().st_mtime_ns for p in stats.iterdir()}
     assert "dedup-candidates-00000.json" in done and "dedup-clusters-00000.json" not in done
@@ -196,9 +195,46 @@ def test_resume_of_an_interrupted_dedup_phase(near_input, near_reference, tmp_pa
         assert read_dir(tmp_path / "out" / sub) == read_dir(ref / sub)
 
 
+def test_cluster_rounds_resume_after_a_crash_and_leave_no_stale_round(near_input, near_reference, tmp_path,
+                                                                     monkeypatch):
+    """The repeated `stars` phase: a crash in round 1 resumes at round 1 (round 0 not redone), the output
+    equals the uninterrupted run's, rounds past the recorded count (left by a longer earlier run) go."""
+    from stages import dupclusters
+
+    folder = near_input[0]
+    ref, _ = near_reference
+    cfg = dedup_yaml(tmp_path, {"verify": True})
+    real = dupclusters.stars
+
+    def crash(partitions, item, work, ctx, round_):
+        if round_ == 1 and item == 2:
+            raise RuntimeError("simulated crash")
+        return real(partitions, item, work, ctx, round_)
+
+    monkeypatch.setattr(dupclusters, "stars", crash)
+    with pytest.raises(StageError, match="phase stars-round1 item 2 raised RuntimeError"):
+        run_serial(cfg, folder, tmp_path / "out", "output.keep_work=true")
+    monkeypatch.setattr(dupclusters, "stars", real)
+    stats = tmp_path / "out" / "stats" / "global"
+    round0 = {p.name: p.stat().st_mtime_ns for p in stats.glob("dedup-stars-round0-*.json")}
+    partitions = len(list(stats.glob("dedup-candidates-*.json")))  # stars run over the same partitions
+    assert len(round0) == partitions > 2 and not (tmp_path / "out" / "_work" / "dedup" / "stars.rounds.json").exists()
+    left = {**json.loads((stats / "dedup-stars-round0-00000.json").read_text()), "files": []}
+    for r in range(2, 30):  # what a longer earlier run would have left: redone or deleted, never read
+        (stats / f"dedup-stars-round{r}-00000.json").write_text(json.dumps({**left, "phase": f"stars-round{r}"}))
+    run_serial(cfg, folder, tmp_path / "out", "output.keep_work=true")
+    assert all((stats / name).stat().st_mtime_ns == t for name, t in round0.items())
+    record = json.loads((tmp_path / "out" / "_work" / "dedup" / "stars.rounds.json").read_text())
+    assert record["changes"][-2:] == [0, 0] and record["rounds"] == len(record["changes"]) >= 2
+    assert not [p for p in stats.glob("dedup-stars-round*-*.json")
+                if int(p.name.split("round")[1].split("-")[0]) >= record["rounds"]]
+    for sub in ("data", "rejects"):
+        assert read_dir(tmp_path / "out" / sub) == read_dir(ref / sub)
+
+
 def test_exact_only_keeps_the_two_method_contract(near_input, tmp_path):
     s = run_serial(dedup_yaml(tmp_path, {"enabled": False}), near_input[0], tmp_path / "out", "output.keep_work=true")
-    assert s.stages["dedup"]["reasons"] == {"exact_duplicate": 14}
+    assert s.stages["dedup"].reasons == {"exact_duplicate": 14}
     assert (tmp_path / "out" / "stats" / "global" / "dedup-resolve-00000.json").exists()
     assert list((tmp_path / "out" / "_work" / "dedup" / "keys").glob("bucket-*/map-*.parquet"))
 
@@ -213,12 +249,25 @@ def run_global(stage, shards: list[pa.Table], tmp) -> pa.Table:
         work = GlobalWork(layout, stage.name, "map", i, compression="zstd", segment=0)
         stage.map_shard(table, work, StageContext(stage.name, f"part-{i:05d}"))
         work.close()
-    for phase in stage.phases(len(shards)):
+    def run_items(phase) -> int:
+        changed = 0
         for item in range(phase.items):
             work = GlobalWork(layout, stage.name, phase.name, item, compression="zstd", segment=0,
                               shards=len(shards))
-            stage.run_phase(phase.name, item, work, StageContext(stage.name, phase.name))
+            ctx = StageContext(stage.name, phase.name)
+            phase.run(item, work, ctx)
             work.close()
+            changed += ctx.counters.get("changed", 0)
+        return changed
+
+    for phase in stage.phases(len(shards)):
+        if phase.stable is None:
+            run_items(phase)
+            continue
+        changes = []  # a repeated phase: rounds until stable, then the record the next phases read
+        while not phase.stable(changes):
+            changes.append(run_items(phase.round(len(changes))))
+        storage.write_json(layout.rounds_record(stage.name, phase.name), {"rounds": len(changes)})
     return ds.dataset(layout.removals_dir(stage.name), format="parquet").to_table().sort_by([("shard", "ascending"),
                                                                                             ("row", "ascending")])
 
@@ -320,5 +369,5 @@ def test_ids_shared_by_different_texts_are_reported(tmp_path, tiny_model, caplog
     write_jsonl(tmp_path / "in" / "b.jsonl", docs[20:])
     s = mdfs.run(str(TINY), str(tmp_path / "in"), str(tmp_path / "out"), engine="serial", progress=False,
                  report=False, overrides=[f"stages.quality.model={tiny_model}", "input.shard_size_mb=0.001"])
-    assert s.stages["dedup"]["counters"]["shared_ids"] == 1
+    assert s.stages["dedup"].counters["shared_ids"] == 1
     assert "1 ids are carried by documents with different texts (e.g. doc-0002)" in caplog.text

@@ -14,7 +14,7 @@ from mdfs.errors import ConservationError, OutputError, StageError
 
 from .conftest import TINY, make_docs, read_dir, write_jsonl
 
-SERIAL = dict(engine="serial", progress=False)
+SERIAL = {"engine": "serial", "progress": False}
 
 
 def run_tiny(corpus, out, model, *sets, **kw):
@@ -62,15 +62,15 @@ def test_every_input_document_is_accounted_for(corpus, tmp_path, tiny_model):
 
 
 def test_conservation_failure_is_loud(corpus, tmp_path, tiny_model, monkeypatch):
-    from mdfs import shard
+    from mdfs import steps
 
-    real = shard.ShardRunner._split
+    real = steps.split_rejects
 
-    def lossy(self, stage, batch, st):  # a bug that loses a row without counting it
-        kept, rejected = real(self, stage, batch, st)
+    def lossy(stage, batch, stats, keep_text):  # a bug that loses a row without counting it
+        kept, rejected = real(stage, batch, stats, keep_text)
         return (kept.slice(1) if stage == "fine" and kept.num_rows else kept), rejected
 
-    monkeypatch.setattr(shard.ShardRunner, "_split", lossy)
+    monkeypatch.setattr(steps, "split_rejects", lossy)
     with pytest.raises(ConservationError, match="segment 1: 49 kept but 48 rows written to data"):
         run_tiny(corpus, tmp_path / "out", tiny_model)
 
@@ -182,8 +182,8 @@ stages:
     with: {{model: {tiny_model}, threshold: 0.0}}
 """)
     s = mdfs.run(str(cfg), str(corpus), str(tmp_path / "out"), **SERIAL)
-    assert s.stages["no_ads"]["reasons"] == {"keyword": 1}
-    assert s.stages["no_ads"]["counters"]["hits"] == 1
+    assert s.stages["no_ads"].reasons == {"keyword": 1}
+    assert s.stages["no_ads"].counters["hits"] == 1
     assert plugins.ENDED[0][0] == "no_ads" and plugins.ENDED[0][1]["docs_in"] == 62
     row = read_dir(tmp_path / "out" / "data")[0]
     assert "hook__len" in row and "no_ads__hit" in row
@@ -210,7 +210,7 @@ def test_parquet_input_and_field_names(tmp_path, tiny_model):
     pq.write_table(pa.table({"doc": ["杭州的西湖很美，" * 5, None, "研究人员发现运动改善睡眠。" * 3],
                              "key": ["k1", "k2", "k3"]}), folder / "x.parquet")
     s = run_tiny(folder, tmp_path / "out", tiny_model, "input.text_field=doc", "input.id_field=key")
-    assert s.docs_in == 3 and s.stages["read"]["reasons"] == {"missing_text": 1}
+    assert s.docs_in == 3 and s.stages["read"].reasons == {"missing_text": 1}
     assert {r["id"] for r in read_dir(tmp_path / "out" / "data")} == {"k1", "k3"}
 
 

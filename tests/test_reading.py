@@ -363,7 +363,7 @@ def test_a_run_over_odd_inputs_conserves_every_record(tmp_path, tiny_model):
     (folder / "cut.jsonl.gz").write_bytes(cut[: len(cut) * 2 // 3])
     s = mdfs.run(str(TINY), str(folder), str(tmp_path / "out"), engine="serial", progress=False,
                  overrides=[f"stages.quality.model={tiny_model}"])
-    reasons = s.stages["read"]["reasons"]
+    reasons = s.stages["read"].reasons
     assert reasons == {"malformed_json": 2, "undecodable_file": 1, "corrupt_file": 1}
     kept_from_cut = s.docs_in - 30 - 4  # 30 documents read whole, 4 rejects
     assert 0 < kept_from_cut < 10 and s.docs_in == s.docs_out + s.rejected

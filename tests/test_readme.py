@@ -35,7 +35,7 @@ def test_readme_extension_example_runs(tmp_path, monkeypatch, tiny_model):
     write_jsonl(tmp_path / "in" / "x.jsonl", [{"id": "a", "text": "正常的文章内容"}, {"id": "b", "text": "加微信领红包"}])
     s = mdfs.run(str(tmp_path / "recipe.yaml"), str(tmp_path / "in"), str(tmp_path / "out"), engine="serial",
                  progress=False)
-    assert s.stages["no_ads"]["reasons"] == {"keyword": 1}
+    assert s.stages["no_ads"].reasons == {"keyword": 1}
     assert [r["id"] for r in read_dir(tmp_path / "out" / "data")] == ["a"]
     sys.modules.pop("readme_example", None)
 

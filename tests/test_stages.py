@@ -114,7 +114,7 @@ def test_wiki_paragraphs_through_the_default_recipe(tmp_path):
     cfg = load_config(None, ["engine.kind=serial"], {"input": {"paths": [str(wiki / "*.jsonl")]},
                                                      "output": {"path": str(tmp_path / "out")}})
     s = mdfs.run(cfg, progress=False)
-    assert s.docs_in == 1104 + 2000 and s.stages["read"]["docs_out"] == s.docs_in
+    assert s.docs_in == 1104 + 2000 and s.stages["read"].docs_out == s.docs_in
     assert s.docs_out / s.docs_in > 0.9  # clean encyclopedic prose survives the whole default recipe
     import pyarrow.dataset as ds
 

@@ -10,7 +10,7 @@ import mdfs
 from mdfs.cli import main
 from mdfs.config import load_config
 from mdfs.errors import ConfigError
-from mdfs.plan import check_plan
+from mdfs.plan import compile_plan
 from mdfs.registry import BUILTIN_STAGES
 
 from .conftest import ROOT, TINY, make_docs, write_jsonl
@@ -33,7 +33,7 @@ def test_every_config_problem_is_reported_at_once_with_file_and_stage(capsys):
     cfg = load_config(ROOT / "configs" / "zh_web.yaml", ["stages.coarse.min_chars=-5", "stages.fine.bogus=1",
                                                         "stages.quality.hooks={after: ['nope.mod:fn']}"])
     with pytest.raises(ConfigError) as err:
-        check_plan(cfg)
+        compile_plan(cfg)
     text = str(err.value)
     assert text.startswith(f"{ROOT / 'configs' / 'zh_web.yaml'}: 3 problems")
     fine = [s.name for s in cfg.stages].index("fine")

@@ -134,7 +134,7 @@ def measure_gne_text(tmp: Path, params: dict) -> dict:
     return {"pages": len(pages), "labelled_pages": len(labels), "score": score(labels, cuts, rejected),
             "single_page_sites": score(all_pages, cuts, rejected),
             "per_site": {k: {lab: dict(c) for lab, c in v.items()} for k, v in sorted(per_site.items())},
-            "rejected": sorted(rejected), "counters": s.stages["boilerplate"]["counters"]}
+            "rejected": sorted(rejected), "counters": s.stages["boilerplate"].counters}
 
 
 def measure_gne_html(tmp: Path, params: dict) -> dict:
@@ -162,9 +162,9 @@ def measure_gne_html(tmp: Path, params: dict) -> dict:
                         total[lab] += 1
                         removed[lab] += gone
     st = s.stages["boilerplate"]
-    return {"docs_in": st["docs_in"], "docs_out": st["docs_out"], "rejected": st["reasons"],
+    return {"docs_in": st.docs_in, "docs_out": st.docs_out, "rejected": st.reasons,
             "labelled_pages_lines": {lab: {"lines": total[lab], "removed": removed[lab]} for lab in total},
-            "counters": st["counters"]}
+            "counters": st.counters}
 
 
 def measure_recipe(tmp: Path, params: dict) -> dict:
@@ -194,7 +194,7 @@ def measure_recipe(tmp: Path, params: dict) -> dict:
                     left.update(of.get(k, "unmatched") for k in keys(text.split("\n")) if k)
         result[name] = {"docs_in": s.docs_in, "docs_out": s.docs_out, "labelled_pages_kept": kept_labelled,
                         "lines_left_in_labelled_pages": dict(left),
-                        "rejected_by": {k: v["reasons"] for k, v in s.stages.items() if v.get("reasons")}}
+                        "rejected_by": {k: v.reasons for k, v in s.stages.items() if v.reasons}}
     return result
 
 
@@ -205,7 +205,7 @@ def measure_generated(tmp: Path, params: dict, sites: int, pages: int, seed: int
     cuts, rejected = cuts_of(tmp / "gen-out")
     labels = {p.id: [lab if line.strip() else None for line, lab in zip(p.lines, p.labels)] for p in gen}
     res = {"sites": sites, "pages_per_site": pages, "score": score(labels, cuts, rejected),
-           "counters": s.stages["boilerplate"]["counters"]}
+           "counters": s.stages["boilerplate"].counters}
     lost = Counter(p.lines[i] for p in gen for i in cuts.get(p.id, ()) if p.labels[i] == "article")
     res["article_lines_cut_by_kind"] = _shapes(lost)
     return res
@@ -238,10 +238,10 @@ def measure_speed(tmp: Path, params: dict, sites: int, pages: int, engine: str, 
     return {"docs": len(gen), "mb": round(mb, 1), "engine": engine, "cores": cores, "wall_s": round(wall, 2),
             "cpu_s": round(cpu, 2) if engine == "serial" else None,
             "mb_per_cpu_s": round(mb / cpu, 2) if engine == "serial" else None,
-            "stage_s": round(st.get("seconds", 0.0), 2),
+            "stage_s": round(st.seconds, 2),
             "mb_per_s_per_core": round(mb / wall / cores, 2),
-            "stage_mb_per_s_per_core": round(mb / st["seconds"] / cores, 2) if st.get("seconds") else None,
-            "cut_lines": st["counters"].get("cut_lines_site", 0) + st["counters"].get("cut_lines_corpus", 0)}
+            "stage_mb_per_s_per_core": round(mb / st.seconds / cores, 2) if st.seconds else None,
+            "cut_lines": st.counters.get("cut_lines_site", 0) + st.counters.get("cut_lines_corpus", 0)}
 
 
 def main(argv: list[str] | None = None) -> dict:

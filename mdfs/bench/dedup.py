@@ -217,7 +217,7 @@ def child_mdfs(input_dir: str, output: str, near: dict) -> dict:
     s = mdfs.run(cfg, progress=False)
     seconds = time.perf_counter() - t0
     return {"seconds": round(seconds, 2), "peak_rss_mb": peak_rss_mb(), "docs_in": s.docs_in,
-            "docs_out": s.docs_out, "counters": s.stages["dedup"]["counters"]}
+            "docs_out": s.docs_out, "counters": s.stages["dedup"].counters}
 
 
 def child_datasketch(input_dir: str, near: dict) -> dict:

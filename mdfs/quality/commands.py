@@ -137,8 +137,7 @@ def _score(args) -> int:
     for file, _, kind in discover(cfg.input)[0]:
         check_text_kind(kind, file)
     summary = run(cfg, force=args.force, progress=False)
-    report = json.loads(storage.read_bytes(storage.join(summary.output, "manifest.json")))["conservation"]
-    print(format_report(report))
+    print(format_report(summary.conservation))
     print(f"scored {summary.docs_out} documents ({summary.rejected} unreadable, in rejects/read/) "
           f"in {summary.seconds:.1f}s; column quality__score")
     print(f"  corpus: {storage.join(summary.output, 'data')}/")

@@ -28,6 +28,7 @@ from mdfs.report.scan import (
     parquet_files,
 )
 from mdfs.stage import StageContext
+from mdfs.stats import RunStats, StageStats
 
 log = logging.getLogger(__name__)
 _CLUSTER = re.compile(r"^cluster_size_(\d+\+?)$")
@@ -40,7 +41,7 @@ def build_report(
     if not storage.exists(layout.manifest):
         raise OutputError(f"{root} has no manifest.json: not a finished mdfs run")
     manifest = storage.read_json(layout.manifest)
-    stages: dict = manifest.get("stages", {})
+    stages = RunStats.from_json(manifest.get("stages", {}))
     order = list(stages)
     corpus = _scan_corpus(layout, top)
     rejects = _scan_rejects(layout, order, samples, sample_chars, top)
@@ -56,9 +57,9 @@ def build_report(
         },
         "funnel": _funnel(stages, manifest),
         "reasons": {
-            s: dict(sorted(st.get("reasons", {}).items(), key=lambda kv: -kv[1]))
+            s: dict(sorted(st.reasons.items(), key=lambda kv: -kv[1]))
             for s, st in stages.items()
-            if st.get("reasons")
+            if st.reasons
         },
         "throughput": _throughput(stages, corpus),
         "dedup": _dedup(stages),
@@ -155,22 +156,22 @@ def _scan_rejects(layout: RunLayout, order: list[str], k: int, chars: int, top: 
     }
 
 
-def _funnel(stages: dict, manifest: dict) -> list[dict]:
+def _funnel(stages: RunStats, manifest: dict) -> list[dict]:
     rows = []
-    first = next(iter(stages.values()), {"docs_in": 0, "chars_in": 0})
+    first = next(iter(stages.values()), StageStats())
     for name, st in stages.items():
         rows.append(
             {
                 "stage": name,
-                "docs_in": st["docs_in"],
-                "docs_out": st["docs_out"],
-                "rejected": st["docs_in"] - st["docs_out"],
-                "kept_pct": _pct(st["docs_out"], st["docs_in"]),
-                "chars_in": st["chars_in"],
-                "chars_out": st["chars_out"],
-                "chars_kept_pct": _pct(st["chars_out"], st["chars_in"]),
-                "docs_of_input_pct": _pct(st["docs_out"], first["docs_in"]),
-                "chars_of_input_pct": _pct(st["chars_out"], first["chars_in"]),
+                "docs_in": st.docs_in,
+                "docs_out": st.docs_out,
+                "rejected": st.docs_in - st.docs_out,
+                "kept_pct": _pct(st.docs_out, st.docs_in),
+                "chars_in": st.chars_in,
+                "chars_out": st.chars_out,
+                "chars_kept_pct": _pct(st.chars_out, st.chars_in),
+                "docs_of_input_pct": _pct(st.docs_out, first.docs_in),
+                "chars_of_input_pct": _pct(st.chars_out, first.chars_in),
             }
         )
     return rows
@@ -180,22 +181,22 @@ def _pct(a: float, b: float) -> float | None:
     return round(100.0 * a / b, 2) if b else None
 
 
-def _throughput(stages: dict, corpus: CorpusStats) -> dict:
+def _throughput(stages: RunStats, corpus: CorpusStats) -> dict:
     """Documents and MB per worker-second of each stage (`seconds` add up over workers: a per-core rate).
     MB are UTF-8 bytes of the stage's input text, estimated as characters × the corpus's bytes per
     character (stats count characters, not bytes)."""
     bpc = corpus.bytes / corpus.chars if corpus.chars else 3.0
     rows = []
     for name, st in stages.items():
-        sec = st.get("seconds") or 0.0
-        mb = st["chars_in"] * bpc / 1e6
+        sec = st.seconds
+        mb = st.chars_in * bpc / 1e6
         rows.append(
             {
                 "stage": name,
                 "seconds": round(sec, 3),
-                "docs_in": st["docs_in"],
+                "docs_in": st.docs_in,
                 "mb_in": round(mb, 3),
-                "docs_per_s": round(st["docs_in"] / sec, 1) if sec else None,
+                "docs_per_s": round(st.docs_in / sec, 1) if sec else None,
                 "mb_per_s": round(mb / sec, 2) if sec else None,
             }
         )
@@ -206,10 +207,10 @@ def _throughput(stages: dict, corpus: CorpusStats) -> dict:
     }
 
 
-def _dedup(stages: dict) -> dict:
+def _dedup(stages: RunStats) -> dict:
     out = {}
     for name, st in stages.items():
-        counters = st.get("counters", {})
+        counters = st.counters
         sizes = {m.group(1): v for k, v in counters.items() if (m := _CLUSTER.match(k))}
         if sizes:
             ordered = sorted(sizes.items(), key=lambda kv: int(kv[0].rstrip("+")))
@@ -248,7 +249,8 @@ def _scores(manifest: dict, corpus: CorpusStats, rejects: dict, order: list[str]
                     later = order[order.index(stage):]
                     entry.update(_rescore(built[stage], specs[stage][1]["name"], col, rejects["files"], later,
                                           rescore))
-            except Exception as e:  # a custom stage that cannot be rebuilt here: say so, keep the rest
+            # a custom stage that cannot be rebuilt here: say so, keep the rest
+            except Exception as e:  # noqa: BLE001
                 log.warning("report: cannot rebuild stage %s: %s", stage, e)
                 entry["rescore_error"] = f"{type(e).__name__}: {e}"
         out[col] = entry

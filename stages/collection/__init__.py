@@ -43,6 +43,8 @@ class NormalizeParams(Strict):
 
 
 class Collection(Stage):
+    writes = ("charset", "lang", "lang_score", "text_original")  # columns for later stages (mdfs.columns)
+
     class Params(Strict):
         normalize: bool | NormalizeParams = True  # true = every step of NormalizeParams
         opencc: Literal["t2s", "tw2s", "hk2s", "none"] = "t2s"
