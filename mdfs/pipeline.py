@@ -22,7 +22,7 @@ from mdfs.inputs import Shard, plan_shards
 from mdfs.layout import RunLayout
 from mdfs.plan import Plan, Segment, compile_plan
 from mdfs.progress import Progress
-from mdfs.resume import damaged_shards, phase_item_done, shard_done, shards_needed
+from mdfs.resume import RunFiles, damaged_shards, phase_item_done, shard_done, shards_needed
 from mdfs.runguard import check_is_run, check_paths, invalidate, invalidate_phase_item, prepare
 from mdfs.runlock import RunLock
 from mdfs.stage import Phase
@@ -88,9 +88,7 @@ def run(config: RunConfig | str | None = None, input: str | list[str] | None = N
                             "and what follows them", len(damaged))
                 invalidate(layout, segments, damaged)
             log.info("%d input shards (%.1f MB) → %s", len(shards), sum(s.size for s in shards) / 1e6, root)
-            run_count, skip_count = _run_segments(eng, plan, layout, shards, progress, lock)
-            markers = [storage.read_json(layout.shard_marker(seg.index, s.index)) for seg in segments
-                       for s in shards]
+            run_count, skip_count, markers = _run_segments(eng, plan, layout, shards, progress, lock)
             conservation = check_conservation(segments, markers, keys)
             summary = _finish(plan, layout, shards, skipped, markers, conservation,
                               time.perf_counter() - started)
@@ -107,16 +105,19 @@ def run(config: RunConfig | str | None = None, input: str | list[str] | None = N
 
 
 def _run_segments(eng, plan: Plan, layout: RunLayout, shards: list[Shard], progress,
-                  lock: RunLock) -> tuple[int, int]:
-    """Run every unfinished shard of every segment, and the global phases between segments."""
+                  lock: RunLock) -> tuple[int, int, list[dict]]:
+    """Run every unfinished shard of every segment, and the global phases between segments; returns the
+    counts of shards run and skipped, and every shard marker (segment by segment)."""
     run_count = skip_count = 0
-    needed = shards_needed(plan, layout, shards)
+    needed = shards_needed(plan, RunFiles(layout), shards)
+    markers: list[dict] = []
     upstream_ran = False  # a rerun upstream makes every phase of the next global stage run again
     for seg in plan.segments:
         if seg.index > 0 and needed[seg.index]:
             _run_global(eng, plan, layout, seg.removes.name, len(shards), progress, rerun_all=upstream_ran)
             lock.check()
-        todo = [s for s in shards if s.index in needed[seg.index] and not shard_done(layout, seg.index, s)]
+        files = RunFiles(layout)  # listed after the global phases wrote theirs
+        todo = [s for s in shards if s.index in needed[seg.index] and not shard_done(files, seg.index, s)]
         upstream_ran = bool(todo)
         skip_count += len(shards) - len(todo)
         run_count += len(todo)
@@ -124,13 +125,15 @@ def _run_segments(eng, plan: Plan, layout: RunLayout, shards: list[Shard], progr
                        live=progress)
         try:
             for result in eng.map([ShardTask(seg.index, s) for s in todo]):
+                files.remember(layout.shard_marker(seg.index, result["shard"]), result)
                 bar.advance(result["stats"][result["order"][-1]]["docs_out"], result["bytes_in"])
                 lock.check()
         finally:
             bar.close()
-        markers = [storage.read_json(layout.shard_marker(seg.index, s.index)) for s in shards]
-        _on_end_hooks(seg, _shard_stats(markers).merge(_global_stats(layout)))
-    return run_count, skip_count
+        done = [files.marker(layout.shard_marker(seg.index, s.index)) for s in shards]
+        _on_end_hooks(seg, _shard_stats(done).merge(_global_stats(layout)))
+        markers += done
+    return run_count, skip_count, markers
 
 
 def _run_global(eng, plan: Plan, layout: RunLayout, stage: str, shards: int, progress: bool | None,
@@ -149,10 +152,11 @@ def _run_global(eng, plan: Plan, layout: RunLayout, stage: str, shards: int, pro
 def _run_phase(eng, layout: RunLayout, stage: str, phase: Phase, shards: int, progress: bool | None,
                rerun_all: bool) -> bool:
     """The unfinished items of one phase (all of them after an upstream rerun); whether any ran."""
+    files = RunFiles(layout)
     todo = [PhaseTask(stage, phase.name, i, shards) for i in range(phase.items)
-            if rerun_all or not phase_item_done(layout, stage, phase.name, i)]
+            if rerun_all or not phase_item_done(files, stage, phase.name, i)]
     for task in todo:
-        invalidate_phase_item(layout, stage, phase.name, task.item)
+        invalidate_phase_item(files, stage, phase.name, task.item)
     bar = Progress(f"{stage}: {phase.name}", len(todo), live=progress)
     try:
         for result in eng.map(todo):
@@ -179,9 +183,10 @@ def _run_rounds(eng, layout: RunLayout, stage: str, phase: Phase, shards: int, p
         changes.append(sum(int(storage.read_json(layout.phase_marker(stage, current.name, i))["counters"]
                                .get("changed", 0)) for i in range(current.items)))
     stale = len(changes)
-    while storage.exists(layout.phase_marker(stage, phase.round(stale).name, 0)):
+    files = RunFiles(layout)
+    while files.marker(layout.phase_marker(stage, phase.round(stale).name, 0)) is not None:
         for i in range(phase.items):
-            invalidate_phase_item(layout, stage, phase.round(stale).name, i)
+            invalidate_phase_item(files, stage, phase.round(stale).name, i)
         stale += 1
     storage.write_json(record, {"rounds": len(changes), "changes": changes})
     return ran

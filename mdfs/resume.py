@@ -6,6 +6,7 @@ there with the same size; parts damaged in place (same size, other bytes) are fo
 
 from __future__ import annotations
 
+import json
 import logging
 
 from mdfs import storage
@@ -18,42 +19,72 @@ log = logging.getLogger(__name__)
 CHECKED_KINDS = ("data", "rejects")  # outputs whose sha256 a rerun verifies (the manifest lists them)
 
 
-def shard_done(layout: RunLayout, segment: int, shard: Shard) -> bool:
-    return files_ok(layout, layout.shard_marker(segment, shard.index), shard.key)
+class RunFiles:
+    """What a run directory holds, for one pass of decisions while no task runs: each folder listed once
+    (one request per 1,000 objects on a store, instead of a HEAD per file) and each marker read once
+    (markers a task returns are remembered, not read back)."""
+
+    def __init__(self, layout: RunLayout):
+        self.layout = layout
+        self._folders: dict[str, dict[str, int]] = {}
+        self._markers: dict[str, dict | None] = {}
+
+    def size(self, path: str) -> int | None:
+        folder = path.rsplit("/", 1)[0]
+        if folder not in self._folders:
+            self._folders[folder] = storage.list_sizes(folder)
+        return self._folders[folder].get(path)
+
+    def marker(self, path: str) -> dict | None:
+        """The marker at `path`, or None if there is none (a damaged one raises ValueError)."""
+        if path not in self._markers:
+            self._markers[path] = storage.read_json(path) if self.size(path) is not None else None
+        return self._markers[path]
+
+    def forget(self, path: str) -> None:
+        """`path` was deleted: no marker there any more."""
+        self._markers[path] = None
+
+    def remember(self, path: str, marker: dict) -> None:
+        self._markers[path] = json.loads(json.dumps(marker))  # exactly what reading the file gives
 
 
-def phase_item_done(layout: RunLayout, stage: str, phase: str, item: int) -> bool:
-    return files_ok(layout, layout.phase_marker(stage, phase, item))
+def shard_done(files: RunFiles, segment: int, shard: Shard) -> bool:
+    return files_ok(files, files.layout.shard_marker(segment, shard.index), shard.key)
 
 
-def shards_needed(plan: Plan, layout: RunLayout, shards: list[Shard]) -> list[set[int]]:
+def phase_item_done(files: RunFiles, stage: str, phase: str, item: int) -> bool:
+    return files_ok(files, files.layout.phase_marker(stage, phase, item))
+
+
+def shards_needed(plan: Plan, files: RunFiles, shards: list[Shard]) -> list[set[int]]:
     """Per segment, the shards that must exist there. A shard finished in the last segment needs nothing
     earlier (its _work files may be gone); but a global stage that is not finished needs every shard of
     the segment before it, even finished ones, since its phases read all of their keys."""
     segments = plan.segments
     needed = [set() for _ in segments]
-    needed[-1] = {s.index for s in shards if not shard_done(layout, segments[-1].index, s)}
+    needed[-1] = {s.index for s in shards if not shard_done(files, segments[-1].index, s)}
     for seg in reversed(segments[:-1]):
         after = needed[seg.index + 1]
-        if after and not global_done(plan, layout, seg.global_after.name, len(shards)):
+        if after and not global_done(plan, files, seg.global_after.name, len(shards)):
             after = {s.index for s in shards}
         needed[seg.index] = set(after)
     return needed
 
 
-def global_done(plan: Plan, layout: RunLayout, stage: str, shards: int) -> bool:
-    return all(phase_done(layout, stage, p) for p in plan.phases(stage, shards))
+def global_done(plan: Plan, files: RunFiles, stage: str, shards: int) -> bool:
+    return all(phase_done(files, stage, p) for p in plan.phases(stage, shards))
 
 
-def phase_done(layout: RunLayout, stage: str, phase: Phase) -> bool:
+def phase_done(files: RunFiles, stage: str, phase: Phase) -> bool:
     """Every item done; for a repeated phase, every item of every round up to the recorded one."""
     if phase.stable is None:
-        return all(phase_item_done(layout, stage, phase.name, i) for i in range(phase.items))
+        return all(phase_item_done(files, stage, phase.name, i) for i in range(phase.items))
     try:
-        rounds = int(storage.read_json(layout.rounds_record(stage, phase.name))["rounds"])
+        rounds = int(files.marker(files.layout.rounds_record(stage, phase.name))["rounds"])
     except (OSError, ValueError, KeyError, TypeError):
         return False
-    return all(phase_done(layout, stage, phase.round(r)) for r in range(rounds))
+    return all(phase_done(files, stage, phase.round(r)) for r in range(rounds))
 
 
 def damaged_shards(layout: RunLayout, segments, shards: list[Shard]) -> list[int]:
@@ -79,19 +110,14 @@ def damaged_shards(layout: RunLayout, segments, shards: list[Shard]) -> list[int
     return damaged
 
 
-def files_ok(layout: RunLayout, path: str, key: str | None = None) -> bool:
+def files_ok(files: RunFiles, path: str, key: str | None = None) -> bool:
     """A done marker counts when it parses, carries `key` (if given), and every file it lists exists with
     the same size (damaged parts of the same size: `damaged_shards`)."""
-    if not storage.exists(path):
-        return False
     try:
-        marker = storage.read_json(path)
-        if key is not None and marker.get("key") != key:
+        marker = files.marker(path)
+        if marker is None or (key is not None and marker.get("key") != key):
             return False
-        for f in marker["files"]:
-            if storage.size_if_exists(layout.resolve(f["path"])) != f["bytes"]:  # one request per file
-                return False
-        return True
+        return all(files.size(files.layout.resolve(f["path"])) == f["bytes"] for f in marker["files"])
     except (ValueError, KeyError, TypeError, OSError):
         log.warning("damaged done marker %s: redoing its work", path)
         return False

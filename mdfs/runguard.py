@@ -15,6 +15,7 @@ from __future__ import annotations
 import glob
 import logging
 import os
+from typing import TYPE_CHECKING
 
 import pyarrow.fs as pafs
 
@@ -23,6 +24,9 @@ from mdfs.errors import OutputError
 from mdfs.inputs import _is_glob, glob_root, same_file_key
 from mdfs.layout import RunLayout
 from mdfs.runlock import LOCK_NAME
+
+if TYPE_CHECKING:
+    from mdfs.resume import RunFiles
 
 log = logging.getLogger(__name__)
 
@@ -151,18 +155,20 @@ def invalidate(layout: RunLayout, segments, shards: list[int]) -> None:
     storage.delete_file(layout.manifest)  # describes outputs that no longer exist
 
 
-def invalidate_phase_item(layout: RunLayout, stage: str, phase: str, item: int) -> None:
-    """Delete what a global phase's item wrote before, so that rerunning it leaves nothing stale."""
+def invalidate_phase_item(files: RunFiles, stage: str, phase: str, item: int) -> None:
+    """Delete what a global phase's item wrote before, so that rerunning it leaves nothing stale (only
+    what the listing shows: on a fresh run nothing is there, and a delete would cost a request)."""
+    layout = files.layout
     marker = layout.phase_marker(stage, phase, item)
     try:
-        files = storage.read_json(marker).get("files", []) if storage.exists(marker) else []
+        written = (files.marker(marker) or {}).get("files", [])
     except (ValueError, OSError):
-        files = []
-    for f in files:
-        storage.delete_file(layout.resolve(f["path"]))
-    storage.delete_file(layout.removals(stage, phase, item))
-    storage.delete_file(layout.edits(stage, phase, item))
-    storage.delete_file(marker)
+        written = []
+    paths = [layout.resolve(f["path"]) for f in written]
+    for path in [*paths, layout.removals(stage, phase, item), layout.edits(stage, phase, item), marker]:
+        if path in paths or files.size(path) is not None:
+            storage.delete_file(path)
+    files.forget(marker)
 
 
 def remove_temp_files(layout: RunLayout) -> None:

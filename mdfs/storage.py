@@ -142,6 +142,14 @@ def list_files(path: str, recursive: bool = True) -> list[str]:
     return sorted(prefix + i.path for i in info if i.type == pafs.FileType.File)
 
 
+def list_sizes(path: str) -> dict[str, int]:
+    """The files directly in folder `path` and their sizes, in one listing (paths of the same form)."""
+    fs, p = resolve(path)
+    infos = fs.get_file_info(pafs.FileSelector(p, recursive=False, allow_not_found=True))
+    prefix = path.split("://", 1)[0] + "://" if is_uri(path) else ""
+    return {prefix + i.path: i.size for i in infos if i.type == pafs.FileType.File}
+
+
 def list_names(path: str) -> list[str]:
     """Names of the files and folders directly in `path`."""
     fs, p = resolve(path)
