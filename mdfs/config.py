@@ -14,10 +14,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
+from mdfs.bundled import bundled
 from mdfs.errors import ConfigError
 
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
-DEFAULT_CONFIG = CONFIG_DIR / "zh_web.yaml"
+DEFAULT_CONFIG = bundled("mdfs.configs", "zh_web.yaml")
 
 
 class Strict(BaseModel):

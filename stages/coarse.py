@@ -20,14 +20,14 @@ from pydantic import Field
 
 from mdfs.config import Strict
 from mdfs.stage import REJECT, Stage, StageContext, add_details, reject_where
-from stages.rules.chars import ratio
-from stages.rules.document import DocumentRules, char_metrics, line_metrics, url_ratio
-from stages.rules.lexicon import Lexicon, LexiconRules
-from stages.rules.lines import LineCleaner, LineCleaning
-from stages.rules.pii import PiiMasker, PiiMasking
-from stages.rules.repetition import RepetitionRules, duplicate_fractions, ngram_shares
-from stages.rules.spamblocks import SpamBlockCutter, SpamBlocks
-from stages.rules.urls import UrlMatcher, UrlRules
+from mdfs.stages.rules.chars import ratio
+from mdfs.stages.rules.document import DocumentRules, char_metrics, line_metrics, url_ratio
+from mdfs.stages.rules.lexicon import Lexicon, LexiconRules
+from mdfs.stages.rules.lines import LineCleaner, LineCleaning
+from mdfs.stages.rules.pii import PiiMasker, PiiMasking
+from mdfs.stages.rules.repetition import RepetitionRules, duplicate_fractions, ngram_shares
+from mdfs.stages.rules.spamblocks import SpamBlockCutter, SpamBlocks
+from mdfs.stages.rules.urls import UrlMatcher, UrlRules
 
 F32 = pa.float32()
 

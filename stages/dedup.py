@@ -98,7 +98,7 @@ class NearParams(Strict):
         return self
 
     def lsh(self) -> tuple[int, int]:
-        from stages.minhash import lsh_params
+        from mdfs.stages.minhash import lsh_params
 
         return (self.bands, self.rows) if self.bands is not None else lsh_params(self.threshold, self.num_perm)
 
@@ -119,7 +119,7 @@ class Dedup(ExactDedup):
             return self
 
     def _plan(self):
-        from stages.neardup import NearPlan
+        from mdfs.stages.neardup import NearPlan
 
         bands, rows = self.params.near.lsh()
         return NearPlan(self.params.near, self.params.exact, self.buckets, bands, rows)
@@ -132,7 +132,7 @@ class Dedup(ExactDedup):
         work.write_partitioned("ids", id_digests(batch, self.buckets), BUCKET, self.buckets)
         if not self.params.near.enabled:
             return super().map_shard(batch, work, ctx)
-        from stages import neardup
+        from mdfs.stages import neardup
 
         neardup.map_shard(self._plan(), self._hasher, batch, work, ctx, self.params.score_column)
 
@@ -145,7 +145,7 @@ class Dedup(ExactDedup):
             return report_shared_ids(work.read("ids", item), ctx)
         if not self.params.near.enabled:
             return super().run_phase(phase, item, work, ctx)
-        from stages import neardup
+        from mdfs.stages import neardup
 
         plan = self._plan()
         if phase == "candidates":

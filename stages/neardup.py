@@ -28,7 +28,7 @@ from scipy.sparse.csgraph import connected_components
 
 from mdfs.globalwork import GlobalWork
 from mdfs.stage import Phase, StageContext
-from stages.minhash import MinHasher, Shingles, band_keys, jaccard
+from mdfs.stages.minhash import MinHasher, Shingles, band_keys, jaccard
 
 ROW_BITS = 32
 ROW_MASK = (1 << ROW_BITS) - 1

@@ -13,7 +13,7 @@ import pytest
 import mdfs
 from mdfs.errors import StageError
 from mdfs.lineedits import cut_lines, split_lines
-from stages.boilerplate import (
+from mdfs.stages.boilerplate import (
     Boilerplate,
     choose_cuts,
     corpus_rule,

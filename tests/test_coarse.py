@@ -14,12 +14,12 @@ from mdfs.config import load_config
 from mdfs.errors import ConfigError
 from mdfs.registry import build_stage
 from mdfs.stage import REJECT, StageContext
-from stages.coarse import CoarseFilter
-from stages.rules.chars import CharView
-from stages.rules.lexicon import Lexicon, LexiconRules, normalise
-from stages.rules.lines import LineCleaner, LineCleaning
-from stages.rules.pii import PiiMasker, PiiMasking, id_checksum_ok, luhn_ok
-from stages.rules.repetition import ngram_shares
+from mdfs.stages.coarse import CoarseFilter
+from mdfs.stages.rules.chars import CharView
+from mdfs.stages.rules.lexicon import Lexicon, LexiconRules, normalise
+from mdfs.stages.rules.lines import LineCleaner, LineCleaning
+from mdfs.stages.rules.pii import PiiMasker, PiiMasking, id_checksum_ok, luhn_ok
+from mdfs.stages.rules.repetition import ngram_shares
 
 from .conftest import CLEAN, TINY, write_jsonl
 

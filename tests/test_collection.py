@@ -18,9 +18,9 @@ from mdfs.config import load_config
 from mdfs.readers import DOC_SCHEMA
 from mdfs.stage import REJECT, REJECT_DETAIL, StageContext
 from mdfs.textnorm import char_tokens
-from stages.collection import OUTPUT_FIELDS, Collection
-from stages.collection.charset import canonical, decode_page
-from stages.collection.language import LanguageId
+from mdfs.stages.collection import OUTPUT_FIELDS, Collection
+from mdfs.stages.collection.charset import canonical, decode_page
+from mdfs.stages.collection.language import LanguageId
 
 from .conftest import CLEAN, read_dir, shared, write_jsonl
 from .test_warc import response, warc_bytes

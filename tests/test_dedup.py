@@ -18,8 +18,8 @@ from mdfs.globalwork import GlobalWork
 from mdfs.layout import RunLayout
 from mdfs.plan import check_plan
 from mdfs.stage import StageContext
-from stages.dedup import Dedup, NearParams
-from stages.minhash import MinHasher, candidate_probability, fast_hash32, normalise
+from mdfs.stages.dedup import Dedup, NearParams
+from mdfs.stages.minhash import MinHasher, candidate_probability, fast_hash32, normalise
 
 from .conftest import CLEAN, TINY, make_docs, read_dir, shared, write_jsonl
 

@@ -8,7 +8,7 @@ import pytest
 
 from mdfs.errors import ConfigError
 from mdfs.stage import REJECT, StageContext
-from stages.fine import FineFilter
+from mdfs.stages.fine import FineFilter
 from tests.conftest import CLEAN, shared
 
 ARTICLE = "".join(CLEAN)  # ~230 characters of clean prose

@@ -89,8 +89,8 @@ PAOPAO = "20373e03defc0ad0"  # a paopao.info thread (tuning side): trafilatura's
 
 
 def test_fallback_keeps_a_forum_page_the_extractor_empties():
-    from stages.collection import Collection
-    from stages.collection.charset import decode_page
+    from mdfs.stages.collection import Collection
+    from mdfs.stages.collection.charset import decode_page
 
     folder = shared("html-zh", "magic-html", "forum")
     key = next(k for k in json.loads((folder / "groundtruth.json").read_text()) if k.startswith(PAOPAO))

@@ -14,7 +14,7 @@ from mdfs.evaluate import evaluate
 from mdfs.quality.model import read_sidecar
 from mdfs.quality.page import BrandMatcher, PageText, host_tokens, read_domain_lists, split_title
 from mdfs.stage import REJECT, REJECT_DETAIL, StageContext
-from stages.quality import DEFAULT_MODEL, JUNK_CLASSES, QualityFilter
+from mdfs.stages.quality import DEFAULT_MODEL, JUNK_CLASSES, QualityFilter
 
 from .conftest import ROOT, shared
 

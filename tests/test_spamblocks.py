@@ -10,7 +10,7 @@ import pyarrow.dataset as ds
 import yaml
 
 from mdfs.cli import main
-from stages.rules.spamblocks import SpamBlockCutter, SpamBlocks
+from mdfs.stages.rules.spamblocks import SpamBlockCutter, SpamBlocks
 
 from .conftest import ROOT, shared
 

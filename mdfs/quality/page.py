@@ -18,12 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
+from mdfs.bundled import bundled
 from mdfs.textnorm import CHAR_TOKEN
 from mdfs.warc import domain_of
 
 INPUT_VERSION = "page-v2"
 TITLE_CHARS, BEGIN, MIDDLE, END = 64, 500, 250, 250
-LEXICONS = Path(__file__).resolve().parents[2] / "stages" / "lexicons"
+LEXICONS = bundled("mdfs.stages", "lexicons")
 # Words that turn a brand in a title into an SEO title: nobody writes news titled "<casino> 官网 app 下载".
 SEO_WORDS = re.compile(r"官网|官方网站|下载|注册|登录|登陆|入口|开户|网址|平台|app|APP|手机版|网页版|在线|首页|娱乐"
                        r"|开奖|投注|棋牌|彩金|真人|赔率|计划|导航|资料")
@@ -138,7 +139,7 @@ class BrandMatcher:
     def __init__(self, files: list[Path] | None = None):
         import ahocorasick_rs
 
-        from stages.rules.lexicon import read_terms
+        from mdfs.stages.rules.lexicon import read_terms
 
         terms = {term.strip().lower() for path in files or sorted(LEXICONS.glob("brands_*.txt"))
                  for term, exception in read_terms(Path(path)) if not exception and term.strip()}

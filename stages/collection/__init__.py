@@ -24,9 +24,9 @@ from mdfs.readers import DOC_SCHEMA
 from mdfs.stage import REJECT, REJECT_DETAIL, Stage, StageContext
 from mdfs.textnorm import normalize
 from mdfs.warc import HTML_TYPES, domain_of
-from stages.collection.charset import decode_page
-from stages.collection.extract import FALLBACK_MIN_CHARS, choose, get_extractor
-from stages.collection.language import CHINESE, LanguageId
+from mdfs.stages.collection.charset import decode_page
+from mdfs.stages.collection.extract import FALLBACK_MIN_CHARS, choose, get_extractor
+from mdfs.stages.collection.language import CHINESE, LanguageId
 
 OUTPUT_FIELDS = pa.schema([f for f in DOC_SCHEMA if f.name != "raw"] + [
     pa.field("charset", pa.string()),  # the codec a web payload was decoded with

@@ -26,8 +26,8 @@ from pydantic import Field
 from mdfs.config import Strict
 from mdfs.errors import ConfigError
 from mdfs.stage import REJECT, Stage, StageContext, add_details, reject_where
-from stages.fine import lexicon
-from stages.fine.rules import (
+from mdfs.stages.fine import lexicon
+from mdfs.stages.fine.rules import (
     StuffingScorer,
     alternation,
     count_matches,

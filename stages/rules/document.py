@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 from pydantic import Field
 
 from mdfs.config import Strict
-from stages.rules.chars import DIGIT, HAN, LATIN, PUNCT, SPACE, SYMBOL, CharView, ratio
+from mdfs.stages.rules.chars import DIGIT, HAN, LATIN, PUNCT, SPACE, SYMBOL, CharView, ratio
 
 BULLET = r"^\s*(?:[•·●○◦▪▫■□◆◇►▶➢➤✓✔☆★※→-]|\*\s|\d{1,2}[.、)）]\s*$)"
 ELLIPSIS = r"(?:…|\.\.\.|。。。|\.\.\.\s*更多|>>)\s*$"

@@ -22,7 +22,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from mdfs.config import Strict
-from stages.rules.chars import CharView
+from mdfs.stages.rules.chars import CharView
 
 LEXICON_DIR = Path(__file__).resolve().parents[1] / "lexicons"
 DFA_MAX_TERMS = 20_000

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 from pydantic import Field
 
 from mdfs.config import Strict
-from stages.rules.chars import HAN, LATIN, PUNCT, SPACE, SYMBOL, CharView, ratio
+from mdfs.stages.rules.chars import HAN, LATIN, PUNCT, SPACE, SYMBOL, CharView, ratio
 
 # Lines that only ever occur in page chrome. Start-anchored where the words also occur in prose
 # ("我在上一篇文章里说过…" is prose; "上一篇：…" at the start of a short line is navigation).

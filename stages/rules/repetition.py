@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from pydantic import Field, field_validator
 
 from mdfs.config import Strict
-from stages.rules.chars import SPACE, CharView, ratio
+from mdfs.stages.rules.chars import SPACE, CharView, ratio
 
 
 class RepetitionRules(Strict):

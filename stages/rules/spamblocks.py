@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pydantic import Field
 
 from mdfs.config import Strict
-from stages.rules.lexicon import DEFAULTS, LEXICON_DIR, normalise, read_terms
+from mdfs.stages.rules.lexicon import DEFAULTS, LEXICON_DIR, normalise, read_terms
 
 
 class SpamBlocks(Strict):

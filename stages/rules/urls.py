@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 from pydantic import Field
 
 from mdfs.config import Strict
-from stages.rules.lexicon import LEXICON_DIR
+from mdfs.stages.rules.lexicon import LEXICON_DIR
 
 HOST = r"^\s*(?:[a-zA-Z][a-zA-Z0-9+.-]*://)?(?:[^@/?#\s]*@)?(?P<host>[^:/?#\s]+)"
 MAX_LEVELS = 6  # labels stripped at most; deeper hosts are checked at their last 6 parents
