@@ -1,6 +1,6 @@
 """Quality classification: a page model that knows the kinds of junk, a fluency model, brand signals.
 
-The bundled model (`models/page_zh.ftz`, rebuilt by `models/train_page_model.py`) is a multi-class
+The bundled model (`models/page_zh.ftz`, rebuilt by `tools/models/train_page_model.py`) is a multi-class
 fastText model: clean, gambling, porn, ads, farm (content farms), list (catalogues, link lists,
 boilerplate). It reads the title, the host, the beginning, middle and end of the body, and binned
 signals (`mdfs.quality.page`): brand names in the title and body, and the perplexity of a character

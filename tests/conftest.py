@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from mdfs.goldtext import shared_corpora
+
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("MDFS_SHARED", ROOT.parent / "shared")) / "corpora"
+SHARED = shared_corpora()
 TINY = ROOT / "configs" / "tiny.yaml"
 
 CLEAN = [
@@ -81,8 +83,9 @@ def tiny_model(tmp_path_factory) -> Path:
         lines.append("__label__lq " + char_tokens("".join(rng.choices(junk, k=4)), 2000))
     folder = tmp_path_factory.mktemp("model")
     (folder / "train.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # bucket and dim far below fastText's defaults (2M x 100: a 764 MB file) keep the file about 1 MB
     model = fasttext.train_supervised(str(folder / "train.txt"), epoch=10, wordNgrams=2, thread=1, verbose=0,
-                                      seed=1)
+                                      seed=1, dim=16, bucket=20_000)
     model.save_model(str(folder / "tiny.bin"))
     return folder / "tiny.bin"
 

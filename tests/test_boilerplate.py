@@ -279,7 +279,7 @@ def test_resume_after_an_interrupted_edits_phase(sites_input, serial_ref, tmp_pa
 # -- real pages -------------------------------------------------------------------------------------------------
 def test_real_site_templates_are_cut_and_article_lines_survive(tmp_path):
     shared("web-pages", "gne", "pages.jsonl")
-    from mdfs.bench.boilerplate import measure_gne_text
+    from tools.bench.boilerplate import measure_gne_text
 
     res = measure_gne_text(tmp_path, {})
     score = res["score"]

@@ -87,7 +87,7 @@ def test_chinese_spam_pages_are_rejected(coarse, t2s):
 
 def test_lexicon_recall_on_public_lists():
     """A floor under the measured recall (docs/coarse.md), so an edit cannot silently gut the lexicons."""
-    from mdfs.bench.lexicon import all_categories, recall
+    from tools.bench.lexicon import all_categories, recall
 
     shared("lexicons", "ldnoobw", "zh")
     rec = recall(all_categories(), shared())

@@ -175,7 +175,7 @@ def test_drcd_traditional_paragraphs_come_out_simplified(stage):
 
 
 def test_chosen_extractor_on_html_zh(stage):
-    from mdfs.bench.extraction import load_pages, prf
+    from tools.bench.extraction import load_pages, prf
 
     pages = load_pages(shared())
     f1 = [prf(stage.extract(p["html"]), p["truth"])[2] for p in pages]
@@ -192,7 +192,8 @@ def test_fasttext_trains_and_lid176_predicts_in_one_process(tiny_model):
 
     assert require_trainable_fasttext().endswith("fasttext/__init__.py")
     quality = fasttext.load_model(str(tiny_model))  # trained by the fixture in this process
-    assert quality.predict(" ".join(CLEAN[0]))[0][0] in ("__label__hq", "__label__lq")
+    assert tiny_model.stat().st_size < 5_000_000  # the fixture stays small (fastText defaults: 764 MB)
+    assert quality.predict(" ".join(CLEAN[0]))[0][0] == "__label__hq"
     assert LanguageId().predict(CLEAN[1]) [0] == "zh"
     # the files on disk are fasttext-community's, not fasttext-predict's (same names, see fasttext_check)
     dist = importlib.metadata.distribution("fasttext-community")

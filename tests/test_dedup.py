@@ -253,7 +253,7 @@ def test_keep_policy(tmp_path, keep, expected):
 # -- accuracy on generated corpora from real text -------------------------------------------------------
 @pytest.mark.slow
 def test_lsh_recall_false_merges_and_agreement_with_datasketch(tmp_path):
-    from mdfs.bench.dedup import accuracy, load_sentences, make_corpus
+    from tools.bench.dedup import accuracy, load_sentences, make_corpus
 
     shared("wiki-zh")
     docs, pairs = make_corpus(2500, load_sentences(), seed=5)

@@ -107,7 +107,7 @@ def test_measured_catch_and_false_drop_rates():
     shared("wiki-zh", "cmrc2018_paragraphs.zh-Hans.jsonl")
     shared("html-zh", "magic-html")
     shared("cc-warc", "warcfile.warc")
-    from mdfs.bench.fine import clean_set, judge, spam_set, summarize
+    from tools.bench.fine import clean_set, judge, spam_set, summarize
 
     s = summarize(judge(spam_set()), judge(clean_set()))
     # the page model now drops every Common Crawl spam page itself, so what passes it is the other sets

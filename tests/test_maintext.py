@@ -77,7 +77,7 @@ def test_gold_eval_cli_split_and_json(run_dir, capsys):
 
 
 def test_bench_and_eval_share_one_metric():
-    from mdfs.bench import extraction
+    from tools.bench import extraction
 
     assert extraction.prf is mdfs.charmetric.prf
     o = Overlap.of("甲乙乙丙 丁", "甲乙丙丙")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import pyarrow as pa
 import pytest
@@ -98,8 +97,7 @@ def held_out_run(tmp_path_factory):
     """The default recipe (serial) over a slice of the held-out side: real spam pages of Common Crawl and
     a spider pool, generated gambling and porn pages, Wikipedia (also on gambling), abstracts, news pages."""
     shared("cc-warc", "warcfile.warc")
-    sys.path.insert(0, str(ROOT / "stages" / "models"))
-    import devset
+    from tools.models import devset
 
     d = tmp_path_factory.mktemp("held_out")
     rows = _subset("test", {"cc-warc": 20, "spider-pool": 12, "wiki-cmrc": 25, "abstracts": 20, "gne": 12,

@@ -316,9 +316,9 @@ def test_a_model_without_the_positive_label_fails_clearly(tmp_path, capsys):
 
 def test_two_class_model_held_out_f1(tmp_path, capsys):
     """Point 6 of the issue, re-measured through `mdfs quality eval` on the held-out pages, articles and
-    templates of stages/models/train_default.py (the model never saw them)."""
+    templates of tools/models/train_default.py (the model never saw them)."""
     corpora = shared()
-    from mdfs.stages.models.train_default import HQ, build_dataset, split_by_group
+    from tools.models.train_default import HQ, build_dataset, split_by_group
 
     _, test = split_by_group(build_dataset(corpora, 20240501), 0.2, 20240501)
     real = [d for d in test if not d.source.startswith("synthetic/")]

@@ -4,7 +4,6 @@ import json
 import re
 
 import pyarrow as pa
-import pytest
 
 from mdfs.config import load_config
 from mdfs.stage import REJECT, StageContext

@@ -25,7 +25,7 @@ def test_stages_lists_every_builtin_with_its_parameters(capsys):
     assert params["buckets"]["type"] == "int"
     assert main(["stages", "quality"]) == 0
     text = capsys.readouterr().out
-    assert text.startswith("quality  (stage, stages.quality:QualityFilter)") and "drop: dict[str, float]" in text
+    assert text.startswith("quality  (stage, mdfs.stages.quality:QualityFilter)") and "drop: dict[str, float]" in text
     assert main(["stages", "nope"]) == 2
 
 

@@ -1,4 +1,4 @@
-"""Benchmarks: `python -m mdfs.bench` runs the whole suite; `python -m mdfs.bench.<name>` one part."""
+"""Benchmarks: `python -m tools.bench` runs the whole suite; `python -m tools.bench.<name>` one part."""
 
 import resource
 from pathlib import Path

@@ -1,18 +1,18 @@
 """The one benchmark command: generate a corpus, run the whole default pipeline, compare components.
 
-    /tmp/venv/bin/python -m mdfs.bench --docs 100000 [--engine serial|ray] [--out DIR] [--json F] [--md F]
+    .venv/bin/python -m tools.bench --docs 100000 [--engine serial|ray] [--out DIR] [--json F] [--md F]
                                        [--components dedup coarse | --components none] [--compare-docs 20000]
 
 1. Corpus of N documents, no network: Chinese Wikipedia sentences recombined with injected near- and exact
-   duplicates (the generator of `mdfs.bench.dedup`), plus 15% junk drawn from the spam written for the fine
+   duplicates (the generator of `tools.bench.dedup`), plus 15% junk drawn from the spam written for the fine
    filter (`fine_spam.jsonl`), the demo corpus (`configs/demo/data`: spam, English, clean) and synthetic
    garbage (symbol runs, keyword stuffing, fragments). Written as JSONL shards of 50,000 documents.
 2. The default recipe (configs/zh_web.yaml) run by `mdfs.run` in a child process (serial engine by default,
    so the per-core figures are clean): wall time, CPU time, peak RSS, disk used by the output, MB/s per
    core overall and per stage. Per-stage seconds are the stage's own time summed over shards; a stage's
    MB is its `chars_in` times the corpus's UTF-8 bytes per character.
-3. The component benchmarks side by side with the alternatives, called in-process: `mdfs.bench.dedup`
-   (MinHash vs datasketch MinHash + MinHashLSH) and `mdfs.bench.coarse` (vs datatrove, where installed).
+3. The component benchmarks side by side with the alternatives, called in-process: `tools.bench.dedup`
+   (MinHash vs datasketch MinHash + MinHashLSH) and `tools.bench.coarse` (vs datatrove, where installed).
 4. JSON and a Markdown table.
 """
 
@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mdfs.bench import peak_rss_mb
+from tools.bench import peak_rss_mb
 
 ROOT = Path(__file__).resolve().parents[2]
 SPAM = Path(__file__).with_name("fine_spam.jsonl")
@@ -79,7 +79,7 @@ def _junk(rng: np.random.Generator, pool: list[str], sentences: list[str], i: in
 
 def write_corpus(folder: Path, n_docs: int, seed: int = 0) -> dict:
     """Write N documents as JSONL shards; return counts and the UTF-8 bytes and characters of the text."""
-    from mdfs.bench.dedup import generate, load_sentences
+    from tools.bench.dedup import generate, load_sentences
 
     folder.mkdir(parents=True, exist_ok=True)
     sentences = load_sentences()
@@ -124,7 +124,7 @@ def child_run(input_dir: str, output: str, engine: str) -> dict:
 def run_pipeline(corpus: Path, output: Path, engine: str, stats: dict) -> dict:
     shutil.rmtree(output, ignore_errors=True)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    proc = subprocess.run([sys.executable, "-m", "mdfs.bench", "--child-run", str(corpus), str(output), engine],
+    proc = subprocess.run([sys.executable, "-m", "tools.bench", "--child-run", str(corpus), str(output), engine],
                           capture_output=True, text=True, cwd=ROOT, check=False)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode:
@@ -158,7 +158,7 @@ def run_pipeline(corpus: Path, output: Path, engine: str, stats: dict) -> dict:
 def components(names: list[str], compare_docs: int, workdir: Path) -> dict:
     out: dict = {}
     if "dedup" in names:
-        from mdfs.bench import dedup
+        from tools.bench import dedup
 
         f = workdir / "dedup.json"
         dedup.main(["--sizes", str(compare_docs), "--compare", str(compare_docs), "--workdir",
@@ -173,7 +173,7 @@ def components(names: list[str], compare_docs: int, workdir: Path) -> dict:
                         # not their peak RSS: dedup.py reads ru_maxrss, which includes this parent's peak
                         }
     if "coarse" in names:
-        from mdfs.bench import coarse
+        from tools.bench import coarse
 
         f = workdir / "coarse.json"
         coarse.main(["--repeat", "1", "--json", str(f)])
@@ -220,7 +220,7 @@ def markdown(r: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m mdfs.bench", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.split("\n")[0])
     ap.add_argument("--docs", type=int, default=100_000)
     ap.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "mdfs-bench")
     ap.add_argument("--json", type=Path, default=ROOT / "out" / "bench" / "bench.json")
@@ -236,7 +236,7 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     corpus, output = args.out / f"corpus-{args.docs}", args.out / f"run-{args.docs}"
-    result: dict = {"command": "python -m mdfs.bench " + " ".join(sys.argv[1:] if argv is None else argv),
+    result: dict = {"command": "python -m tools.bench " + " ".join(sys.argv[1:] if argv is None else argv),
                     "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                                 "load_avg_at_start": os.getloadavg()}}
     t0 = time.perf_counter()

@@ -1,6 +1,6 @@
 """Measure the cross-page boilerplate stage: what share of template lines it cuts and how many article lines.
 
-    .venv/bin/python -m mdfs.bench.boilerplate [--sites 40 --pages 12] [--speed-sites 300 --speed-pages 60]
+    .venv/bin/python -m tools.bench.boilerplate [--sites 40 --pages 12] [--speed-sites 300 --speed-pages 60]
                                                [--engine serial|ray] [--json F]
 
 1. `web-pages/gne` visible text (pages.jsonl), one site per folder name (the pages carry no URL: the bench
@@ -9,7 +9,7 @@
 2. `web-pages/gne` raw HTML through `collection` → `boilerplate` (`without_domain: directory`): what the
    stage cuts from extracted main text, and whether any cut line lies in a marked article range.
 3. The default recipe on the same HTML, without the stage, with it after collection, with it after quality.
-4. Generated sites (`mdfs.bench.sites`), labelled by construction.
+4. Generated sites (`tools.bench.sites`), labelled by construction.
 5. Speed on a bigger generated corpus: MB of text per second per core, the whole run and the stage alone.
 """
 
@@ -30,11 +30,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 import mdfs
-from mdfs.bench.sites import generate
-from stages.boilerplate import line_keys
+from tools.bench.sites import generate
+from mdfs.stages.boilerplate import line_keys
+from mdfs.goldtext import shared_corpora
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("MDFS_SHARED", ROOT.parent / "shared")) / "corpora"
+SHARED = shared_corpora()
 GNE = SHARED / "web-pages" / "gne"
 WIKI = SHARED / "wiki-zh" / "cmrc2018_paragraphs.zh-Hans.jsonl"
 LABELS = Path(__file__).with_name("gne_boilerplate_labels.json")

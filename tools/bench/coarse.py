@@ -1,6 +1,6 @@
 """Coarse filtering speed, MB/s per core, on real text; side by side with datatrove's Gopher/C4 filters.
 
-    /tmp/venv/bin/python -m mdfs.bench.coarse [--repeat 2] [--json out/bench/coarse.json]
+    .venv/bin/python -m tools.bench.coarse [--repeat 2] [--json out/bench/coarse.json]
 
 Documents: Chinese Wikipedia paragraphs (CMRC 2018 + DRCD) concatenated eight to a document, the
 human-checked main texts of the magic-html pages, and junk (the Chinese pages of the shared Common Crawl
@@ -33,9 +33,10 @@ import yaml
 from mdfs.config import DEFAULT_CONFIG
 from mdfs.stage import REJECT, StageContext
 from mdfs.textnorm import normalize
+from mdfs.goldtext import shared_corpora
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("MDFS_SHARED", ROOT.parent / "shared")) / "corpora"
+SHARED = shared_corpora()
 BAR_MB_S = 15.0
 BATCH = 1000
 PARAGRAPHS_PER_DOC = 8
@@ -96,7 +97,7 @@ def load_sets(shared: Path) -> dict[str, list[str]]:
 
 
 def run_mdfs(sets: dict[str, list[str]], repeat: int) -> dict:
-    from stages.coarse import CoarseFilter
+    from mdfs.stages.coarse import CoarseFilter
 
     pa.set_cpu_count(1)
     stage = CoarseFilter("coarse", CoarseFilter.Params.model_validate(recipe_params()))

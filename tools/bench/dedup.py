@@ -1,7 +1,7 @@
 """Near-duplicate removal: signature speed, LSH accuracy, whole-dedup time and memory; side by side with
 datasketch's MinHash + MinHashLSH.
 
-    /tmp/venv/bin/python -m mdfs.bench.dedup [--sizes 100000 1000000] [--json out/bench/dedup.json]
+    .venv/bin/python -m tools.bench.dedup [--sizes 100000 1000000] [--json out/bench/dedup.json]
 
 Corpus: sentences of the shared Chinese Wikipedia paragraphs (CMRC 2018, DRCD converted to Simplified with
 OpenCC) recombined into synthetic documents of 5–40 sentences; 30% of the documents are injected copies
@@ -39,10 +39,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from mdfs.bench import peak_rss_mb
+from tools.bench import peak_rss_mb
+from mdfs.goldtext import shared_corpora
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("MDFS_SHARED", ROOT.parent / "shared")) / "corpora"
+SHARED = shared_corpora()
 NGRAM = 5
 ROWS_PER_FILE = 50_000
 SIGNATURE_BAR_MB_S = 30.0
@@ -79,7 +80,7 @@ def generate(n_docs: int, sentences: list[str], seed: int = 0, dup_fraction: flo
              chunk: int = ROWS_PER_FILE) -> Iterator[tuple[pa.Table, pa.Table]]:
     """Yield (documents, pairs) chunk by chunk: documents `id, text, url`; pairs `original, copy, kind,
     jaccard` for the copies in the chunk (their originals may be in any chunk)."""
-    from stages.minhash import Shingles, jaccard
+    from mdfs.stages.minhash import Shingles, jaccard
 
     rng = np.random.default_rng(seed)
     n_copy = int(n_docs * dup_fraction)
@@ -173,7 +174,7 @@ def merged_pairs(pairs: pa.Table, kept_by: dict[str, str]) -> np.ndarray:
 def agreement(pairs: pa.Table, ours: dict[str, str], theirs: dict[str, str], bands: int, rows: int) -> dict:
     """How often two runs take the same decision on a pair, measured and as expected if their hash
     functions were independent draws (each merges a pair of similarity J with probability S(J))."""
-    from stages.minhash import candidate_probability
+    from mdfs.stages.minhash import candidate_probability
 
     a, b = merged_pairs(pairs, ours), merged_pairs(pairs, theirs)
     p = candidate_probability(pairs.column("jaccard").to_numpy(), bands, rows)
@@ -184,7 +185,7 @@ def agreement(pairs: pa.Table, ours: dict[str, str], theirs: dict[str, str], ban
 
 def accuracy(pairs: pa.Table, kept_by: dict[str, str], bands: int, rows: int) -> dict:
     """Recall and false merges over the injected pairs, given removed id → kept id."""
-    from stages.minhash import candidate_probability
+    from mdfs.stages.minhash import candidate_probability
 
     orig, copy = pairs.column("original").to_pylist(), pairs.column("copy").to_pylist()
     jac = pairs.column("jaccard").to_numpy()
@@ -224,7 +225,7 @@ def child_datasketch(input_dir: str, near: dict) -> dict:
     """What a user writes with datasketch: per-document MinHash, MinHashLSH insert and query, union-find."""
     from datasketch import MinHash, MinHashLSH
 
-    from stages.minhash import normalise
+    from mdfs.stages.minhash import normalise
 
     files = sorted(Path(input_dir).glob("*.parquet"))
     table = pa.concat_tables([pq.read_table(f, columns=["id", "text"]) for f in files])
@@ -275,7 +276,7 @@ def child_datasketch(input_dir: str, near: dict) -> dict:
 
 
 def _child(args: list[str], timeout: float = 7200) -> dict:
-    proc = subprocess.run([sys.executable, "-m", "mdfs.bench.dedup", "--child", *args], capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "tools.bench.dedup", "--child", *args], capture_output=True,
                           text=True, timeout=timeout, cwd=ROOT, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"child failed: {proc.stderr[-3000:]}")
@@ -292,7 +293,7 @@ def signature_speed(texts: list[str], near: dict) -> dict:
     """MB of UTF-8 text per CPU-second (one core) for each way of computing the same signatures."""
     from datasketch import MinHash
 
-    from stages.minhash import MinHasher, normalise
+    from mdfs.stages.minhash import MinHasher, normalise
 
     out = {}
     for hash_, n_docs in (("fast", len(texts)), ("sha1", min(len(texts), 5000))):
@@ -319,7 +320,7 @@ def signature_speed(texts: list[str], near: dict) -> dict:
 
 # -- main ----------------------------------------------------------------------------------------------
 def default_near() -> dict:
-    from stages.dedup import NearParams
+    from mdfs.stages.dedup import NearParams
 
     p = NearParams(enabled=True)
     bands, rows = p.lsh()

@@ -1,6 +1,6 @@
 """Compare main-text extractors on the Chinese pages of html-zh against their ground truth.
 
-    python -m mdfs.bench.extraction [--shared ../shared/corpora] [--repeat 2] [--json out.json]
+    python -m tools.bench.extraction [--shared ../shared/corpora] [--repeat 2] [--json out.json]
 
 Metric: `mdfs.charmetric` (character multisets after mdfs.textnorm, whitespace removed; precision
 = |E ∩ G| / |E|, recall = |E ∩ G| / |G|, F1 their harmonic mean; an empty extraction scores 0), the
@@ -21,8 +21,8 @@ from pathlib import Path
 from mdfs.charmetric import prf
 from mdfs.goldtext import html_text, shared_corpora
 from mdfs.textnorm import normalize
-from stages.collection.charset import decode_page
-from stages.collection.extract import EXTRACTORS, FALLBACK_MIN_CHARS, with_fallback
+from mdfs.stages.collection.charset import decode_page
+from mdfs.stages.collection.extract import EXTRACTORS, FALLBACK_MIN_CHARS, with_fallback
 
 DEFAULT_SHARED = shared_corpora()
 

@@ -1,9 +1,9 @@
 """Fine filtering: what it catches among junk that fools the quality classifier, what clean text it
 wrongly drops, and how fast it runs.
 
-    /tmp/venv/bin/python -m mdfs.bench.fine [--mb 4] [--json out.json]
+    .venv/bin/python -m tools.bench.fine [--mb 4] [--json out.json]
 
-Spam: the documents written for this evaluation (`mdfs/bench/fine_spam.jsonl`), the demo corpus's spam,
+Spam: the documents written for this evaluation (`tools/bench/fine_spam.jsonl`), the demo corpus's spam,
 and the Chinese pages of the shared Common Crawl WARC excerpt. Clean: Chinese Wikipedia paragraphs
 (CMRC 2018) and the human-checked main text of the magic-html pages, plus the demo's clean articles.
 Every text is normalised as the collection stage does, scored by the bundled quality model, then run
@@ -28,9 +28,10 @@ import yaml
 from mdfs.config import DEFAULT_CONFIG
 from mdfs.stage import REJECT, StageContext
 from mdfs.textnorm import normalize
+from mdfs.goldtext import shared_corpora
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared" / "corpora"
+SHARED = shared_corpora()
 WRITTEN = Path(__file__).with_name("fine_spam.jsonl")
 DEMO = ROOT / "configs" / "demo"
 LENGTH_GATE = "too_short_final"
@@ -162,7 +163,7 @@ def clean_set() -> list[dict]:
 
 # -- scoring ----------------------------------------------------------------------------------------
 def fine_stage(params: dict | None = None):
-    from stages.fine import FineFilter
+    from mdfs.stages.fine import FineFilter
 
     stage = FineFilter(
         "fine", FineFilter.Params.model_validate(recipe_params() if params is None else params)
@@ -173,7 +174,7 @@ def fine_stage(params: dict | None = None):
 
 def judge(docs: list[dict], stage=None, threshold: float = 0.5) -> list[dict]:
     """Add `quality` (bundled model score), `passes` (≥ threshold) and `reason` (fine's, or None)."""
-    from stages.quality import QualityFilter
+    from mdfs.stages.quality import QualityFilter
 
     texts = [normalize(d["text"]) for d in docs]
     quality = QualityFilter("quality")

@@ -1,6 +1,6 @@
 """The default Chinese lexicon against public lists (recall) and against clean prose (false rejections).
 
-    /tmp/venv/bin/python -m mdfs.bench.lexicon [--json out/bench/lexicon.json]
+    .venv/bin/python -m tools.bench.lexicon [--json out/bench/lexicon.json]
 
 Recall: a reference term counts as found when the default lexicon matches inside it, normalised the same
 way as documents (so a reference term 六合彩开奖 is found by our 六合彩). Per reference list, against the
@@ -16,17 +16,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
-from stages.rules.chars import CharView
-from stages.rules.lexicon import DEFAULTS, Lexicon, LexiconRules, read_terms
+from mdfs.stages.rules.chars import CharView
+from mdfs.stages.rules.lexicon import DEFAULTS, Lexicon, LexiconRules, read_terms
+from mdfs.goldtext import shared_corpora
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("MDFS_SHARED", ROOT.parent / "shared")) / "corpora"
+SHARED = shared_corpora()
 # reference list → the default category it corresponds to
 REFERENCES = {
     "ldnoobw/zh": "porn",
@@ -68,7 +68,7 @@ def wiki_rejections(shared: Path) -> dict:
     import opencc
 
     from mdfs.textnorm import normalize
-    from stages.rules.chars import SPACE
+    from mdfs.stages.rules.chars import SPACE
 
     t2s = opencc.OpenCC("t2s")
     texts = []

@@ -13,19 +13,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from mdfs.goldtext import shared_corpora
+
 REPO = Path(__file__).resolve().parents[2]
+MODELS = REPO / "stages" / "models"  # the bundled models these tools write
 TEST_PERCENT = 35  # share of groups per family held out
 
 
-def corpora_dir() -> Path:
-    shared = os.environ.get("MDFS_SHARED")
-    return Path(shared) / "corpora" if shared else REPO.parent / "shared" / "corpora"
+corpora_dir = shared_corpora  # ../shared/corpora, or $MDFS_SHARED/corpora
 
 
 def side(family: str, group: str, test_percent: int = TEST_PERCENT) -> str:

@@ -1,7 +1,7 @@
 """The labelled development set of real (and generated) Chinese pages, and the input files to run it.
 
-    python stages/models/devset.py labels            # rewrite configs/eval/zh_dev.jsonl (ids, labels, refs)
-    python stages/models/devset.py build DIR         # write DIR/pages.warc.gz and DIR/texts.jsonl.gz
+    python -m tools.models.devset labels            # rewrite configs/eval/zh_dev.jsonl (ids, labels, refs)
+    python -m tools.models.devset build DIR         # write DIR/pages.warc.gz and DIR/texts.jsonl.gz
     mdfs run --input DIR --output RUN && mdfs eval RUN --labels configs/eval/zh_dev.jsonl --split test
 
 The labels file holds no text: each row names its source file and locator in `../shared/corpora`, or,
@@ -18,8 +18,8 @@ import json
 import sys
 from pathlib import Path
 
-import corpora
-import junkgen
+from tools.models import corpora
+from tools.models import junkgen
 
 HERE = Path(__file__).resolve().parent
 LABELS = corpora.REPO / "configs" / "eval" / "zh_dev.jsonl"

@@ -16,10 +16,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from corpora import corpora_dir, side
+from tools.models.corpora import corpora_dir, side
 
 # Facts, not text: words of the gambling, porn and ad SEO trade, written by the mdfs team.
-LEXICONS = Path(__file__).resolve().parents[1] / "lexicons"
+LEXICONS = Path(__file__).resolve().parents[2] / "stages" / "lexicons"
 GAMBLING_BRANDS = [t for t in (LEXICONS / "brands_gambling.txt").read_text(encoding="utf-8").splitlines()
                    if t and not t.startswith("#")]
 GAMBLING_WORDS = ["官网", "官方网站", "app下载", "登录入口", "注册送彩金", "首存优惠", "最新网址", "手机版", "平台", "开户", "娱乐城", "真人", "棋牌", "电子游艺", "体育投注", "开奖记录", "开奖结果", "计划", "稳赚", "返水", "在线", "唯一官网", "网页版", "客户端"]

@@ -13,7 +13,7 @@
    document). Held-out and all documents are reported apart: the model was trained on chunks of most
    of these pages.
 
-Re-run from the repository root:  python stages/models/measure_default.py [--corpora DIR] [--json PATH]
+Re-run from the repository root:  python -m tools.models.measure_default [--corpora DIR] [--json PATH]
 """
 
 from __future__ import annotations
@@ -28,11 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
-from mdfs.bench.quality import concatenate
+from tools.bench.quality import concatenate
 from mdfs.cli import main as mdfs_main
+from mdfs.goldtext import shared_corpora
 from mdfs.quality.metrics import deciles
 from mdfs.quality.model import QualityModel
-from stages.models.train_default import (
+from tools.models.train_default import (
     CJK,
     HQ,
     REPO,
@@ -46,7 +47,7 @@ from stages.models.train_default import (
     split_by_group,
     warc_responses,
 )
-from stages.quality import DEFAULT_MODEL
+from mdfs.stages.quality import DEFAULT_MODEL
 
 SEED = 20240501
 HELD = "held-out"  # the group of documents made only of held-out or never-trained text
@@ -151,7 +152,7 @@ def markdown(dist: dict) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--corpora", type=Path, default=REPO.parent / "shared" / "corpora")
+    ap.add_argument("--corpora", type=Path, default=shared_corpora())
     ap.add_argument("--json", type=Path, default=REPO / "docs" / "quality-measurements.json")
     args = ap.parse_args()
 

@@ -8,7 +8,7 @@ and WeChat ids, call-to-action templates). Every text goes through what the pipe
 quality stage (normalize, OpenCC t2s, the coarse filter's length/Chinese-ratio floor) and is fed to
 fastText as `char_tokens(text, 2000)`, exactly as `stages/quality.py` scores it.
 
-Re-run from the repository root:  python stages/models/train_default.py [--corpora DIR]
+Re-run from the repository root:  python -m tools.models.train_default [--corpora DIR]
 Writes quality_zh.ftz and quality_zh.metrics.json next to this file.
 """
 
@@ -30,6 +30,7 @@ import fasttext
 import numpy as np
 import opencc
 
+from mdfs.goldtext import shared_corpora
 from mdfs.quality.metrics import roc_auc
 from mdfs.quality.model import Sidecar, write_sidecar
 from mdfs.quality.tokens import TokenizerConfig
@@ -37,6 +38,7 @@ from mdfs.textnorm import char_tokens, normalize
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
+MODELS = REPO / "stages" / "models"  # the bundled models this tool writes
 HQ, LQ = "__label__hq", "__label__lq"
 MAX_CHARS = 2000
 MIN_CHARS, MIN_ZH_RATIO = 50, 0.3  # the coarse stage's defaults: shorter / non-Chinese text never gets here
@@ -427,7 +429,7 @@ def tune_and_train(train_docs: list[Doc], test_docs: list[Doc], out: Path,
         # the sidecar tells the quality stage how this model reads text (mdfs.quality.model)
         write_sidecar(out, Sidecar(labels=[HQ, LQ], positive_label=HQ,
                                    tokenizer=TokenizerConfig(kind="chars", max_chars=MAX_CHARS),
-                                   info={"trained_by": "stages/models/train_default.py",
+                                   info={"trained_by": "tools/models/train_default.py",
                                          "metrics": out.with_suffix(".metrics.json").name}))
     return best, tuning, unquantized
 
@@ -440,9 +442,9 @@ def scores(model: fasttext.FastText._FastText, named_texts: dict[str, str]) -> d
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--corpora", type=Path, default=REPO.parent / "shared" / "corpora",
+    ap.add_argument("--corpora", type=Path, default=shared_corpora(),
                     help="the shared corpora folder (default: ../shared/corpora from the repo root)")
-    ap.add_argument("--out", type=Path, default=HERE / "quality_zh.ftz")
+    ap.add_argument("--out", type=Path, default=MODELS / "quality_zh.ftz")
     ap.add_argument("--seed", type=int, default=20240501)
     ap.add_argument("--test-frac", type=float, default=0.2)
     args = ap.parse_args()

@@ -1,6 +1,6 @@
 """Train the bundled multi-class page model (`page_zh.ftz`) from the shared corpora.
 
-    python stages/models/train_page_model.py [--workdir DIR] [--per-kind 200]
+    python -m tools.models.train_page_model [--workdir DIR] [--per-kind 200]
 
 Classes: clean, gambling, porn, ads, farm (content farms: spliced, keyword-inserted, injected, spun,
 hijacked), list (catalogue, link-list and boilerplate-only pages). Training data is the TRAIN side of
@@ -25,10 +25,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import corpora
-import devset
+from tools.models import corpora
+from tools.models import devset
 import fasttext
-import junkgen
+from tools.models import junkgen
 import numpy as np
 import yaml
 
@@ -37,11 +37,10 @@ from mdfs.quality.charlm import CharLM
 from mdfs.quality.model import Sidecar, write_sidecar
 from mdfs.quality.page import INPUT_VERSION, BrandMatcher, page_inputs, read_domain_lists
 
-HERE = Path(__file__).resolve().parent
 CLASSES = ("clean", "gambling", "porn", "ads", "farm", "list")
 WEB = {"magic-html", "gne", "gerapy", "casia", "cc-warc"}  # real pages: few, so each counts WEB_WEIGHT times
 WEB_WEIGHT = 4
-OUT = HERE / "page_zh.ftz"
+OUT = corpora.MODELS / "page_zh.ftz"
 CLASS_OF = {"gambling_seo": "gambling", "porn": "porn", "ads_marketing": "ads", "content_farm": "farm",
             "hijacked": "farm", "machine_translation": "farm", "catalogue_list": "list",
             "boilerplate_only": "list"}
@@ -171,7 +170,7 @@ def main() -> None:
     rows = [r for r in rows if r["id"] in texts]
     labels = ["clean" if r["label"] == "keep" else CLASS_OF[r["category"]] for r in rows]
     print(f"{len(rows)} training documents after collection: {dict(Counter(labels))}", file=sys.stderr)
-    lm = CharLM.load(HERE / "charlm_zh.npz")
+    lm = CharLM.load(corpora.MODELS / "charlm_zh.npz")
     listed = read_domain_lists([str(corpora.corpora_dir() / "spam/content-farm-domains/domains.jsonl")])
     listed = frozenset(d for d in listed if corpora.side("farm-domain", d, 50) == "train")
     lines = page_lines([texts[r["id"]] for r in rows], lm, BrandMatcher(), listed)
@@ -200,7 +199,7 @@ def main() -> None:
                                info={"input": INPUT_VERSION, "drop": {c: v["threshold"] for c, v in
                                                                         best[1]["thresholds"].items()
                                                                         if c in CLASSES},
-                                     "min_clean": best[1]["thresholds"]["min_clean"]["threshold"], "trained_by": "stages/models/train_page_model.py",
+                                     "min_clean": best[1]["thresholds"]["min_clean"]["threshold"], "trained_by": "tools/models/train_page_model.py",
                                      "documents": dict(Counter(labels)), "per_kind": args.per_kind,
                                      "params": {**best[0], **FIXED},
                                      "validation": best[1], "seconds": round(time.time() - t0, 1)}))
