@@ -16,8 +16,17 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mdfs", description="Clean Chinese web dumps into pretraining corpora.")
     p.add_argument("--log-level", default="INFO", choices=levels)
     sub = p.add_subparsers(dest="command", required=True)
+    from mdfs.quality.commands import add_quality_parser
 
-    r = sub.add_parser("run", help="run a pipeline", parents=[common])
+    for add in (_add_run, _add_report, _add_stats, _add_eval, _add_stages, _add_export, _add_validate,
+                add_quality_parser):
+        add(sub, [common])
+    return p
+
+
+def _add_run(sub, parents: list) -> None:
+    """mdfs run: the pipeline."""
+    r = sub.add_parser("run", help="run a pipeline", parents=parents)
     r.add_argument("config", nargs="?", help="YAML recipe (default: configs/zh_web.yaml)")
     r.add_argument("--input", "-i", action="append", help="file, folder or glob; local or s3://… (repeatable)")
     r.add_argument("--output", "-o", help="run directory, local or s3://…")
@@ -35,11 +44,17 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--no-progress", action="store_true", help="plain log lines instead of live progress bars")
     r.add_argument("--no-report", action="store_true", help="do not write report/ at the end (output.report)")
 
-    rp = sub.add_parser("report", help="write report/ (HTML, Markdown, JSON) for a finished run", parents=[common])
+
+def _add_report(sub, parents: list) -> None:
+    """mdfs report: report/ of a finished run."""
+    rp = sub.add_parser("report", help="write report/ (HTML, Markdown, JSON) for a finished run", parents=parents)
     rp.add_argument("run_dir", help="a run directory, local or s3://…")
     rp.add_argument("--samples", type=int, default=5, help="rejected documents shown per reason")
 
-    st = sub.add_parser("stats", help="dataset statistics of any JSONL/Parquet/text corpus", parents=[common])
+
+def _add_stats(sub, parents: list) -> None:
+    """mdfs stats: dataset statistics of any corpus."""
+    st = sub.add_parser("stats", help="dataset statistics of any JSONL/Parquet/text corpus", parents=parents)
     st.add_argument("paths", nargs="+", help="files, folders or globs, local or s3://…")
     st.add_argument("--engine", choices=["ray", "serial"], default="ray", help="ray (default, embedded) or serial")
     st.add_argument("--ray-address", help="join a running Ray cluster")
@@ -47,8 +62,11 @@ def _parser() -> argparse.ArgumentParser:
     st.add_argument("--text-field", default="text")
     st.add_argument("--json", metavar="FILE", help="also write the statistics as JSON")
 
+
+def _add_eval(sub, parents: list) -> None:
+    """mdfs eval: a finished run against labels or gold main text."""
     e = sub.add_parser("eval", help="score a finished run against labelled documents or gold main text",
-                       parents=[common])
+                       parents=parents)
     e.add_argument("run_dir", help="a run directory, local or s3://…")
     e.add_argument("--labels", help="JSONL: id, label (keep|drop), category[, split]")
     e.add_argument("--gold", help="JSONL: id, type, split, gold path of the page's main text (mdfs.goldtext); "
@@ -59,13 +77,19 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--json", metavar="FILE", help="also write the full result as JSON")
     e.add_argument("--show", type=int, default=50, help="wrongly dropped documents listed")
 
-    sg = sub.add_parser("stages", help="list the built-in stages and their parameters", parents=[common])
+
+def _add_stages(sub, parents: list) -> None:
+    """mdfs stages: the built-in stages and their parameters."""
+    sg = sub.add_parser("stages", help="list the built-in stages and their parameters", parents=parents)
     sg.add_argument("names", nargs="*", help="only these stages (default: all); with names, every parameter")
     sg.add_argument("--params", action="store_true", help="list every parameter of every stage")
     sg.add_argument("--json", action="store_true", help="print JSON instead of text")
 
+
+def _add_export(sub, parents: list) -> None:
+    """mdfs export: training-ready files."""
     x = sub.add_parser("export", help="write a run's corpus as training-ready files of a target size",
-                       parents=[common])
+                       parents=parents)
     x.add_argument("run_dir", help="a run directory (or a folder of Parquet parts), local or s3://…")
     x.add_argument("--output", "-o", required=True, help="a new or empty folder")
     x.add_argument("--format", choices=["parquet", "jsonl", "jsonl.zst"], default="parquet")
@@ -73,14 +97,12 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("--target-mb", type=float, default=512.0, help="size of each output file (default 512)")
     x.add_argument("--shuffle-seed", type=int, help="shuffle rows deterministically with this seed")
 
-    v = sub.add_parser("validate", help="check a config and print the resolved plan", parents=[common])
+
+def _add_validate(sub, parents: list) -> None:
+    """mdfs validate: check a config, print the plan."""
+    v = sub.add_parser("validate", help="check a config and print the resolved plan", parents=parents)
     v.add_argument("config", nargs="?")
     v.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
-
-    from mdfs.quality.commands import add_quality_parser
-
-    add_quality_parser(sub, [common])
-    return p
 
 
 def main(argv: list[str] | None = None) -> int:

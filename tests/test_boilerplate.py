@@ -13,9 +13,9 @@ import pytest
 import mdfs
 from mdfs.errors import StageError
 from mdfs.lineedits import cut_lines, split_lines
+from mdfs.stages.boilercuts import choose_cuts
 from mdfs.stages.boilerplate import (
     Boilerplate,
-    choose_cuts,
     corpus_rule,
     hash_keys,
     line_counts,

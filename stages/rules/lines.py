@@ -164,6 +164,27 @@ class LineCleaner:
         mask = _scatter(len(text), rows, np.ones(len(rows), bool))
         return pc.replace_with_mask(text, pa.array(mask), cleaned), True
 
+    def link_lists(self, lines: pa.Array, per_line: np.ndarray, visible: np.ndarray) -> np.ndarray:
+        """Lines that are lists of short links (a navigation bar): many separators, short items."""
+        # navigation bars have no sentence-ending punctuation; only those lines are counted
+        cand = np.flatnonzero((visible >= self.p.link_list_min_items)
+                              & ~_bool(pc.match_substring_regex(lines, r"[。！？；]")))
+        if not len(cand):
+            return np.zeros(len(lines), bool)
+        sub = lines.take(pa.array(cand))
+        seps = pc.count_substring_regex(sub, SEPARATORS).to_numpy(zero_copy_only=False)
+        # space-separated items count only in lines of Chinese words with no punctuation at all,
+        # and need one item more: chat lines use spaces as commas ("可以的 好好休息 年后继续努力")
+        rows = per_line[cand]
+        bare = ((rows[:, [PUNCT, SYMBOL, LATIN]].sum(axis=1) == 0) & (rows[:, HAN] >= 0.6 * visible[cand])
+                & (seps == 0))
+        spaced = pc.count_substring_regex(sub, SPACED).to_numpy(zero_copy_only=False)
+        seps = np.where(bare & (spaced >= self.p.link_list_min_items), spaced, seps)
+        items = seps + 1
+        mean_item = (visible[cand] - seps) / items
+        hit = (items >= self.p.link_list_min_items) & (mean_item <= self.p.link_list_max_item_chars)
+        return _scatter(len(lines), cand, hit)
+
     def clean(self, text: pa.ChunkedArray | pa.Array) -> Cleaned:
         counters: dict[str, int] = {}
         text = pc.fill_null(text, "")
@@ -192,23 +213,7 @@ class LineCleaner:
                 hit = pc.match_substring_regex(lines.take(pa.array(cand)), self.boilerplate)
                 mark(0, _scatter(n, cand, _bool(hit)))
         if self.p.link_lists:
-            # navigation bars have no sentence-ending punctuation; only those lines are counted
-            cand = np.flatnonzero((visible >= self.p.link_list_min_items)
-                                  & ~_bool(pc.match_substring_regex(lines, r"[。！？；]")))
-            if len(cand):
-                sub = lines.take(pa.array(cand))
-                seps = pc.count_substring_regex(sub, SEPARATORS).to_numpy(zero_copy_only=False)
-                # space-separated items count only in lines of Chinese words with no punctuation at all,
-                # and need one item more: chat lines use spaces as commas ("可以的 好好休息 年后继续努力")
-                rows = per_line[cand]
-                bare = ((rows[:, [PUNCT, SYMBOL, LATIN]].sum(axis=1) == 0) & (rows[:, HAN] >= 0.6 * visible[cand])
-                        & (seps == 0))
-                spaced = pc.count_substring_regex(sub, SPACED).to_numpy(zero_copy_only=False)
-                seps = np.where(bare & (spaced >= self.p.link_list_min_items), spaced, seps)
-                items = seps + 1
-                mean_item = (visible[cand] - seps) / items
-                hit = (items >= self.p.link_list_min_items) & (mean_item <= self.p.link_list_max_item_chars)
-                mark(1, _scatter(n, cand, hit))
+            mark(1, self.link_lists(lines, per_line, visible))
         # literal searches (fast in RE2) find the few lines with a URL; their URL characters are counted
         # once, for the URL-line rule here and the document's URL density later
         has_url = _bool(pc.match_substring_regex(lines, "://")) | _bool(pc.match_substring_regex(lines, r"www\."))
