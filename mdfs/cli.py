@@ -28,7 +28,8 @@ def _add_run(sub, parents: list) -> None:
     """mdfs run: the pipeline."""
     r = sub.add_parser("run", help="run a pipeline", parents=parents)
     r.add_argument("config", nargs="?", help="YAML recipe (default: configs/zh_web.yaml)")
-    r.add_argument("--input", "-i", action="append", help="file, folder or glob; local or s3://… (repeatable)")
+    r.add_argument("--input", "-i", action="append",
+                   help="file, folder or glob; local or s3://… (repeatable)")
     r.add_argument("--output", "-o", help="run directory, local or s3://…")
     r.add_argument("--engine", choices=["ray", "serial"], help="ray (default) or serial, in-process")
     r.add_argument("--ray-address", help="join a running Ray cluster (e.g. 10.0.0.1:6379 or 'auto')")
@@ -38,7 +39,8 @@ def _add_run(sub, parents: list) -> None:
     r.add_argument("--force", action="store_true",
                    help="replace a previous run made with a different config or from other inputs")
     r.add_argument("--update", action="store_true",
-                   help="inputs changed since the previous run: redo only the shards they touch (and what follows)")
+                   help="inputs changed since the previous run: redo only the shards they touch "
+                        "(and what follows)")
     r.add_argument("--limit", type=int, metavar="N",
                    help="a quick look: read only about N documents, from shards spread over the input")
     r.add_argument("--no-progress", action="store_true", help="plain log lines instead of live progress bars")
@@ -47,7 +49,8 @@ def _add_run(sub, parents: list) -> None:
 
 def _add_report(sub, parents: list) -> None:
     """mdfs report: report/ of a finished run."""
-    rp = sub.add_parser("report", help="write report/ (HTML, Markdown, JSON) for a finished run", parents=parents)
+    rp = sub.add_parser("report", help="write report/ (HTML, Markdown, JSON) for a finished run",
+                        parents=parents)
     rp.add_argument("run_dir", help="a run directory, local or s3://…")
     rp.add_argument("--samples", type=int, default=5, help="rejected documents shown per reason")
 
@@ -56,7 +59,8 @@ def _add_stats(sub, parents: list) -> None:
     """mdfs stats: dataset statistics of any corpus."""
     st = sub.add_parser("stats", help="dataset statistics of any JSONL/Parquet/text corpus", parents=parents)
     st.add_argument("paths", nargs="+", help="files, folders or globs, local or s3://…")
-    st.add_argument("--engine", choices=["ray", "serial"], default="ray", help="ray (default, embedded) or serial")
+    st.add_argument("--engine", choices=["ray", "serial"], default="ray",
+                    help="ray (default, embedded) or serial")
     st.add_argument("--ray-address", help="join a running Ray cluster")
     st.add_argument("--workers", type=int, help="CPUs of the embedded Ray instance (default: all)")
     st.add_argument("--text-field", default="text")
@@ -69,8 +73,9 @@ def _add_eval(sub, parents: list) -> None:
                        parents=parents)
     e.add_argument("run_dir", help="a run directory, local or s3://…")
     e.add_argument("--labels", help="JSONL: id, label (keep|drop), category[, split]")
-    e.add_argument("--gold", help="JSONL: id, type, split, gold path of the page's main text (mdfs.goldtext); "
-                                  "scores the kept text's characters, e.g. configs/eval/zh_maintext.jsonl")
+    e.add_argument("--gold",
+                   help="JSONL: id, type, split, gold path of the page's main text (mdfs.goldtext); "
+                        "scores the kept text's characters, e.g. configs/eval/zh_maintext.jsonl")
     e.add_argument("--shared", help="root the gold paths are under (default: ../shared/corpora or "
                                     "$MDFS_SHARED/corpora)")
     e.add_argument("--split", help="only labels of this split (e.g. test: the held-out side)")
@@ -129,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
             from mdfs.exporter import export
 
             m = export(args.run_dir, args.output, fmt=args.format, target_mb=args.target_mb,
-                       columns=args.columns.split(",") if args.columns else None, shuffle_seed=args.shuffle_seed)
+                       columns=args.columns.split(",") if args.columns else None,
+                       shuffle_seed=args.shuffle_seed)
             print(f"exported {m['rows']} rows into {len(m['files'])} files under {args.output} "
                   f"({sum(f['bytes'] for f in m['files']) / 1e6:.1f} MB; _export.json lists them)")
             return 0
@@ -146,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     except MdfsError as e:
         print(f"mdfs: error: {e}", file=sys.stderr)
         return 2
-    except OSError as e:  # storage: an unreachable endpoint, refused credentials, a missing bucket, a full disk
+    except OSError as e:
+        # storage: an unreachable endpoint, refused credentials, a missing bucket, a full disk
         from mdfs.storage import explain
 
         print(f"mdfs: error: {explain(e)}", file=sys.stderr)
@@ -175,16 +182,16 @@ def _run(args) -> int:
     from mdfs.pipeline import run
 
     overrides = args.set + ([f"input.limit={args.limit}"] if args.limit else [])
-    summary = run(args.config, args.input, args.output, overrides=overrides, force=args.force, update=args.update,
-                  engine=args.engine, workers=args.workers, address=args.ray_address,
+    summary = run(args.config, args.input, args.output, overrides=overrides, force=args.force,
+                  update=args.update, engine=args.engine, workers=args.workers, address=args.ray_address,
                   progress=False if args.no_progress else None, report=False if args.no_report else None)
     import json
 
     from mdfs import storage
     report = json.loads(storage.read_bytes(storage.join(summary.output, "manifest.json")))["conservation"]
     print(format_report(report))
-    print(f"done in {summary.seconds:.1f}s ({summary.shards_run} shard tasks run, {summary.shards_skipped} resumed "
-          "from an earlier run)")
+    print(f"done in {summary.seconds:.1f}s ({summary.shards_run} shard tasks run, "
+          f"{summary.shards_skipped} resumed from an earlier run)")
     print(f"  corpus:   {storage.join(summary.output, 'data')}/")
     print(f"  rejects:  {storage.join(summary.output, 'rejects')}/")
     print(f"  stats:    {storage.join(summary.output, 'stats')}/")
@@ -242,8 +249,8 @@ def _stats(args) -> int:
     from mdfs import storage
     from mdfs.datastats import compute_stats, format_stats
 
-    stats = compute_stats(args.paths, engine=args.engine, text_field=args.text_field, address=args.ray_address,
-                          workers=args.workers)
+    stats = compute_stats(args.paths, engine=args.engine, text_field=args.text_field,
+                          address=args.ray_address, workers=args.workers)
     print(format_stats(stats), end="")
     if args.json:
         storage.write_bytes(args.json, json.dumps(stats, ensure_ascii=False, indent=1).encode())

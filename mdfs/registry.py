@@ -65,7 +65,8 @@ def build_stage(spec: StageSpec, index: int) -> Stage | GlobalStage:
     try:
         params = cls.Params.model_validate(spec.with_)
     except ValidationError as e:
-        raise ConfigError("invalid stage parameters\n" + validation_message(e, f"stages[{index}].with")) from None
+        problems = validation_message(e, f"stages[{index}].with")
+        raise ConfigError("invalid stage parameters\n" + problems) from None
     return cls(spec.name, params)
 
 

@@ -141,7 +141,8 @@ class DecodedStream(io.RawIOBase):
         try:
             self._open(rec.offset)
             blank = self.read(1 << 16).find(b"\r\n\r\n")
-            return None if blank < 0 or rec.block_length < 0 else rec.offset + blank + 4 + rec.block_length + 4
+            return None if blank < 0 or rec.block_length < 0 \
+                else rec.offset + blank + 4 + rec.block_length + 4
         finally:
             self.error = self.error or error
 
@@ -234,7 +235,8 @@ def iter_records(stream: DecodedStream, rel: str, max_bytes: int) -> Iterator[Ra
                     end = stream.record_end(pending) or end  # the stream may run on into a cut header
                 yield _vouch(stream, pending, end, last=True, doubt=doubt)
             break
-        end = stream.cut_in_header_after(pending) if pending is not None and stream.error is not None else None
+        end = stream.cut_in_header_after(pending) if pending is not None and stream.error is not None \
+            else None
         if end is not None:  # the file ends inside the next header: damage, not a lie; this record is whole
             yield _vouch(stream, pending, end, last=False, doubt=doubt)
             break

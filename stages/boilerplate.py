@@ -52,18 +52,23 @@ NUMERIC = r"^[0-9\p{P}\p{S}]+$"  # digits and punctuation only: a counter ("326"
 
 class Params(Strict):
     buckets: int = Field(16, ge=1, le=65536, description="site partitions; bounds memory per task")
-    min_pages: int = Field(2, ge=2, description="site rule: a line on at least this many pages of its site...")
+    min_pages: int = Field(2, ge=2,
+                           description="site rule: a line on at least this many pages of its site...")
     min_share: float = Field(0.5, gt=0.0, le=1.0, description="...and on at least this share of them")
-    block_share: float = Field(0.1, gt=0.0, le=1.0, description="a line on fewer pages, down to this share, is "
+    block_share: float = Field(0.1, gt=0.0, le=1.0,
+                               description="a line on fewer pages, down to this share, is "
                                "cut only within a block of lines on exactly the same pages")
-    corpus_min_pages: int = Field(1000, ge=0, description="corpus rule: a line on this many pages... (0: off)")
+    corpus_min_pages: int = Field(1000, ge=0,
+                                  description="corpus rule: a line on this many pages... (0: off)")
     corpus_min_sites: int = Field(20, ge=1, description="...of at least this many sites")
     prose_chars: int = Field(40, ge=0, description="a sentence-final line this long is never cut by the site "
                              "rule (0: no such guard)")
     keep_isolated: bool = Field(True, description="keep a recurring line whose previous and next lines stay")
-    copy_prose_lines: int = Field(3, ge=0, description="this many recurring prose lines on the same pages mark "
+    copy_prose_lines: int = Field(3, ge=0,
+                                  description="this many recurring prose lines on the same pages mark "
                                   "copies of one story: lines on exactly those pages are kept (0: off)")
-    min_chars: int = Field(30, ge=0, description="a page with fewer visible characters left after its cuts is "
+    min_chars: int = Field(30, ge=0,
+                           description="a page with fewer visible characters left after its cuts is "
                            "rejected (boilerplate_only)")
     without_domain: Literal["skip", "source", "directory"] = Field(
         "skip", description="documents with neither domain nor url: no site rule (skip), one site per source "
@@ -88,7 +93,8 @@ def hash64(values: list[str]) -> np.ndarray:
 def line_keys(lines: pa.Array) -> tuple[pa.Array, pa.Array]:
     """Normalised line (whitespace removed, a run of digits → 0, lower case: '关注数 6414' and '关注数 12'
     are one line) and whether it reads as prose-ending. Pure pyarrow kernels."""
-    key = pc.utf8_lower(pc.replace_substring_regex(pc.replace_substring_regex(lines, r"\s+", ""), r"\d+", "0"))
+    key = pc.utf8_lower(pc.replace_substring_regex(pc.replace_substring_regex(lines, r"\s+", ""), r"\d+",
+                                                   "0"))
     return key, pc.match_substring_regex(key, PROSE_END)
 
 
@@ -102,7 +108,8 @@ def hash_keys(keys: pa.Array) -> np.ndarray:
 
 
 def site_names(batch: pa.Table, without_domain: str) -> list[str | None]:
-    """The site of each document: `domain`, else the host of `url` (without www.), else by `without_domain`."""
+    """The site of each document: `domain`, else the host of `url` (without www.), else by
+    `without_domain`."""
     n = batch.num_rows
 
     def col(name):

@@ -89,7 +89,8 @@ def map_shard(plan: NearPlan, hasher: MinHasher, batch: pa.Table, work: GlobalWo
                       "gid": pa.array(np.concatenate(key_gids) if key_gids else [], pa.int64())})
     work.write_partitioned("bands", table, part, plan.partitions)
     work.write("docs", work.item, pa.table({
-        "gid": pa.array(gid), "id": batch.column("id").cast(pa.string()), "score": _scores(batch, score_column),
+        "gid": pa.array(gid), "id": batch.column("id").cast(pa.string()),
+        "score": _scores(batch, score_column),
         "length": pa.array(lengths), "xhash": pa.array(xhash, pa.uint64()),
         "source": _column(batch, "source"), "domain": _domains(batch)}))
 
@@ -199,7 +200,8 @@ def clusters(plan: NearPlan, work: GlobalWork, ctx: StageContext, keep_sort: lis
         return
     a, b = edges.column("a").to_numpy(), edges.column("b").to_numpy()
     nodes, inv = np.unique(np.concatenate([a, b]), return_inverse=True)
-    graph = coo_matrix((np.ones(len(a), dtype=np.int8), (inv[:len(a)], inv[len(a):])), shape=(len(nodes),) * 2)
+    graph = coo_matrix((np.ones(len(a), dtype=np.int8), (inv[:len(a)], inv[len(a):])),
+                       shape=(len(nodes),) * 2)
     _, label = connected_components(graph, directed=False)
     meta = _metadata(work, nodes)
     meta = meta.append_column("label", pa.array(label.astype(np.int64)))
@@ -234,7 +236,8 @@ def _metadata(work: GlobalWork, nodes: np.ndarray) -> pa.Table:
     return pa.concat_tables(parts)
 
 
-def _stats(ctx: StageContext, meta: pa.Table, first: np.ndarray, gone: np.ndarray, reasons: np.ndarray) -> None:
+def _stats(ctx: StageContext, meta: pa.Table, first: np.ndarray, gone: np.ndarray,
+           reasons: np.ndarray) -> None:
     sizes = np.diff(np.append(np.flatnonzero(first), len(first)))
     ctx.count("clusters", len(sizes))
     ctx.count("removed", int(gone.sum()))
@@ -264,7 +267,8 @@ def _examples(work: GlobalWork, meta: pa.Table, first: np.ndarray, lab: np.ndarr
     ids = meta.column("id").to_pylist()
     clusters = [list(range(starts[c], starts[c] + min(sizes[c], 5))) for c in picks]
     texts = _snippets(work, gids[[r for rows in clusters for r in rows]])
-    return [{"size": int(sizes[c]), "members": [{"id": ids[r], "as": str(reason_of[r]), "text": texts[gids[r]]}
+    return [{"size": int(sizes[c]),
+             "members": [{"id": ids[r], "as": str(reason_of[r]), "text": texts[gids[r]]}
                                                 for r in rows]} for c, rows in zip(picks, clusters)]
 
 

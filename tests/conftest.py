@@ -47,7 +47,8 @@ def make_docs(n: int, prefix: str = "doc") -> list[dict]:
     docs = []
     for i in range(n):
         base = i - 3 if i % 5 == 4 else i
-        text = f"第{base}篇。" + CLEAN[base % len(CLEAN)] + CLEAN[(base * 7 + 1) % len(CLEAN)] + f"编号{base}。"
+        text = f"第{base}篇。" + CLEAN[base % len(CLEAN)] + CLEAN[(base * 7
+                                                                + 1) % len(CLEAN)] + f"编号{base}。"
         docs.append({"id": f"{prefix}-{i:04d}", "text": text, "url": f"https://example{i % 3}.cn/{i}.html"})
     return docs
 

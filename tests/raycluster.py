@@ -60,7 +60,8 @@ def ray_cluster(nodes: int = 1, cpus: int = 2, env: dict | None = None):
     common = [f"--num-cpus={cpus}", "--disable-usage-stats"]
     try:
         subprocess.run([ray_binary(), "start", "--head", f"--port={port}", "--include-dashboard=false",
-                        f"--temp-dir={temp_dir}", *common], check=True, capture_output=True, env=env, timeout=120)
+                        f"--temp-dir={temp_dir}", *common], check=True, capture_output=True, env=env,
+                        timeout=120)
         for _ in range(nodes - 1):
             subprocess.run([ray_binary(), "start", f"--address={host}:{port}", *common],
                            check=True, capture_output=True, env=env, timeout=120)

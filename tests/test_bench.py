@@ -1,4 +1,5 @@
-"""The benchmark command end to end on a tiny corpus: it runs, conserves documents and reports every figure."""
+"""The benchmark command end to end on a tiny corpus: it runs, conserves documents and reports every
+figure."""
 
 from __future__ import annotations
 

@@ -82,7 +82,8 @@ def test_chinese_spam_pages_are_rejected(coarse, t2s):
     reasons, counters = decide(coarse, [p.text for p in pages], t2s, [p.url for p in pages])
     rejected = sum(r is not None for r in reasons) / len(pages)
     assert rejected >= 0.90, dict(zip([p.url for p in pages], reasons))
-    assert counters["docs_flagged__lexicon_porn"] >= 3 and counters["docs_flagged__lexicon_gambling_lottery"] >= 5
+    assert counters["docs_flagged__lexicon_porn"] >= 3 \
+        and counters["docs_flagged__lexicon_gambling_lottery"] >= 5
 
 
 def test_lexicon_recall_on_public_lists():
@@ -108,7 +109,8 @@ def test_chinese_spam_pages_through_the_reader_and_collection(tmp_path):
     chinese = {p.url for p in chinese_pages(shared("cc-warc", "warcfile.warc"))}
     data = load_config(None).model_dump(by_alias=True)
     data["stages"] = [s for s in data["stages"] if s["name"] in ("collection", "coarse")]
-    data["input"]["paths"], data["output"]["path"], data["engine"]["kind"] = [str(warc)], str(tmp_path / "o"), "serial"
+    data["input"]["paths"], data["output"]["path"] = [str(warc)], str(tmp_path / "o")
+    data["engine"]["kind"] = "serial"
     cfg = validate(data)
     mdfs.run(cfg, progress=False)
     rejected = pa.concat_tables([pa.parquet.read_table(p, columns=["url", "stage"])  # stages differ in scores

@@ -59,7 +59,8 @@ def test_wheel_holds_the_package_and_no_tooling(wheel):
     bundled = ("mdfs/**/*.py", "stages/**/*.py", "configs/*.py", "configs/*.yaml", "stages/models/*.ftz",
                "stages/models/*.ftz.json", "stages/models/*.npz", "stages/lexicons/*.txt")
     expected = {installed_name(p) for pattern in bundled for p in ROOT.glob(pattern)}
-    assert {"mdfs/configs/zh_web.yaml", "mdfs/stages/models/page_zh.ftz", "mdfs/stages/rules/lexicon.py"} <= expected
+    assert {"mdfs/configs/zh_web.yaml", "mdfs/stages/models/page_zh.ftz",
+            "mdfs/stages/rules/lexicon.py"} <= expected
     assert expected <= names, sorted(expected - names)
     assert not {n for n in names if n.split("/")[0] in ("stages", "tools", "tests", "configs")}
     assert not {n for n in names if "/bench/" in n or "/train_" in n}
@@ -72,10 +73,12 @@ def test_installed_wheel_runs_the_default_recipe_outside_the_repo(wheel, tmp_pat
     work = tmp_path / "elsewhere"
     write_jsonl(work / "raw" / "docs.jsonl", make_docs(40))
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    where = subprocess.run([python, "-c", "import mdfs, mdfs.stages.coarse as c; print(mdfs.__file__, c.__file__)"],
+    where = subprocess.run([python, "-c",
+                            "import mdfs, mdfs.stages.coarse as c; print(mdfs.__file__, c.__file__)"],
                            cwd=work, env=env, check=True, capture_output=True, text=True).stdout.split()
     assert all(Path(f).is_relative_to(tmp_path / "venv") for f in where), where  # the wheel's, not the repo's
-    proc = subprocess.run([python.parent / "mdfs", "run", "--input", "raw", "--output", "out", "--workers", "2",
+    proc = subprocess.run([python.parent / "mdfs", "run", "--input", "raw", "--output", "out", "--workers",
+                           "2",
                            "--no-progress"], cwd=work, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "conservation OK: 40 in" in proc.stdout + proc.stderr

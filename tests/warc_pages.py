@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
-BLOCK = {"address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "footer", "form", "h1", "h2",
-         "h3", "h4", "h5", "h6", "header", "hr", "li", "nav", "ol", "p", "pre", "section", "table", "td", "th",
-         "title", "tr", "ul"}
+BLOCK = {"address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "footer", "form", "h1",
+         "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "nav", "ol", "p", "pre", "section", "table",
+         "td", "th", "title", "tr", "ul"}
 SKIP = {"script", "style", "noscript", "template", "svg"}
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -60,7 +60,8 @@ def html_text(html: str) -> str:
 
 
 def _charset(http_headers: bytes, body: bytes) -> str:
-    m = re.search(rb"charset=[\"']?([\w-]+)", body[:4096], re.IGNORECASE) or re.search(rb"charset=([\w-]+)", http_headers, re.IGNORECASE)
+    m = re.search(rb"charset=[\"']?([\w-]+)", body[:4096], re.IGNORECASE) \
+        or re.search(rb"charset=([\w-]+)", http_headers, re.IGNORECASE)
     name = m.group(1).decode("ascii").lower() if m else "utf-8"
     return "gb18030" if name in ("gb2312", "gbk", "x-gbk") else name
 

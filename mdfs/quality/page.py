@@ -26,10 +26,11 @@ INPUT_VERSION = "page-v2"
 TITLE_CHARS, BEGIN, MIDDLE, END = 64, 500, 250, 250
 LEXICONS = bundled("mdfs.stages", "lexicons")
 # Words that turn a brand in a title into an SEO title: nobody writes news titled "<casino> 官网 app 下载".
-SEO_WORDS = re.compile(r"官网|官方网站|下载|注册|登录|登陆|入口|开户|网址|平台|app|APP|手机版|网页版|在线|首页|娱乐"
-                       r"|开奖|投注|棋牌|彩金|真人|赔率|计划|导航|资料")
-_SPAM_TLDS = {"xyz", "site", "top", "vip", "cc", "info", "club", "online", "icu", "win", "bet", "live", "shop",
-              "ltd", "tk", "pw", "work", "fun", "wang", "ren", "loan", "click", "link", "space", "website"}
+SEO_WORDS = re.compile(r"官网|官方网站|下载|注册|登录|登陆|入口|开户|网址|平台|app|APP|手机版|网页版"
+                       r"|在线|首页|娱乐|开奖|投注|棋牌|彩金|真人|赔率|计划|导航|资料")
+_SPAM_TLDS = {"xyz", "site", "top", "vip", "cc", "info", "club", "online", "icu", "win", "bet", "live",
+              "shop", "ltd", "tk", "pw", "work", "fun", "wang", "ren", "loan", "click", "link", "space",
+              "website"}
 
 
 def split_title(text: str) -> tuple[str, str]:
@@ -108,7 +109,8 @@ class PageText:
         return cls(text, title, body_sample(body))
 
 
-def page_line(page: PageText, url: str | None, signals: Signals, listed: frozenset | set = frozenset()) -> str:
+def page_line(page: PageText, url: str | None, signals: Signals,
+              listed: frozenset | set = frozenset()) -> str:
     """One fastText input line for a document."""
     parts = [" ".join("t:" + t for t in CHAR_TOKEN.findall(page.title, 0, TITLE_CHARS))]
     parts += host_tokens(url, listed) + signals.tokens(page.text)
@@ -143,7 +145,8 @@ class BrandMatcher:
 
         terms = {term.strip().lower() for path in files or sorted(LEXICONS.glob("brands_*.txt"))
                  for term, exception in read_terms(Path(path)) if not exception and term.strip()}
-        self._ac = ahocorasick_rs.AhoCorasick(sorted(terms), matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
+        self._ac = ahocorasick_rs.AhoCorasick(sorted(terms),
+                                              matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
 
     def hits(self, text: str) -> list[str]:
         lowered = text.lower()  # sliced itself: lower() can change the length of non-Chinese text
@@ -153,7 +156,8 @@ class BrandMatcher:
         """(distinct brands in the title, brand hits in the body, SEO words in the title, the brands)."""
         in_title = sorted(set(self.hits(page.title)))
         in_body = self.hits(page.sample)
-        return len(in_title), len(in_body), bool(SEO_WORDS.search(page.title)), in_title + sorted(set(in_body))
+        seo = bool(SEO_WORDS.search(page.title))
+        return len(in_title), len(in_body), seo, in_title + sorted(set(in_body))
 
 
 def read_domain_lists(files: list[str]) -> frozenset[str]:

@@ -34,7 +34,8 @@ def to_markdown(r: dict, sample_chars: int = 160) -> str:
                                                     for x in r[key]]))
     for stage, v in r["dedup"].items():
         out += _section(f"Deduplication: {stage}",
-                        _md_table(["cluster size", "clusters"], [[k, n] for k, n in v["cluster_sizes"].items()]))
+                        _md_table(["cluster size", "clusters"],
+                                  [[k, n] for k, n in v["cluster_sizes"].items()]))
     t = r["throughput"]
     out += _section("Throughput", _md_table(["stage", "seconds", "docs/s", "MB/s"],
                                             [[x["stage"], x["seconds"], x["docs_per_s"], x["mb_per_s"]]
@@ -52,7 +53,8 @@ def to_markdown(r: dict, sample_chars: int = 160) -> str:
 def _head(r: dict) -> list[str]:
     """Title, conservation, funnel and drop reasons."""
     run = r["run"]
-    funnel = _md_table(["stage", "docs in", "kept", "rejected", "kept %", "chars in", "chars kept", "chars kept %"],
+    funnel = _md_table(["stage", "docs in", "kept", "rejected", "kept %", "chars in", "chars kept",
+                        "chars kept %"],
                        [[f[k] for k in FUNNEL_KEYS] for f in r["funnel"]])
     reasons = _md_table(["stage", "reason", "documents"],
                         [[s, k, n] for s, rs in r["reasons"].items() for k, n in rs.items()])
@@ -66,7 +68,8 @@ def _lengths(lg: dict) -> list[str]:
     kt, rt = sum(lg["kept"]) or 1, sum(lg["rejected"]) or 1
     rows = [[length_label(i), round(100 * k / kt, 1), round(100 * j / rt, 1), _bar(k / kt, 1)]
             for i, (k, j) in enumerate(zip(lg["kept"], lg["rejected"]))]
-    return _section("Document length (share of documents)", _md_table(["characters", "kept %", "rejected %", ""], rows))
+    return _section("Document length (share of documents)",
+                    _md_table(["characters", "kept %", "rejected %", ""], rows))
 
 
 def _score(col: str, s: dict) -> list[str]:
@@ -85,8 +88,10 @@ def _corpus(c: dict) -> list[str]:
     summary = (f"{c['documents']:,} documents, {c['characters']:,} characters, "
                f"~{c['estimated_tokens']:,} tokens ({c['token_estimate']}); length percentiles: "
                + ", ".join(f"{k} {v:,}" for k, v in c["length_percentiles"].items()))
-    out = _section("Corpus", summary, "", _md_table(["script", "characters"], [[k, v] for k, v in c["scripts"].items()]))
+    out = _section("Corpus", summary, "",
+                   _md_table(["script", "characters"], [[k, v] for k, v in c["scripts"].items()]))
     if c["languages"]:
         out += _section("Languages", _md_table(["lang", "documents", "characters"],
-                                               [[x["lang"], x["documents"], x["characters"]] for x in c["languages"]]))
+                                               [[x["lang"], x["documents"], x["characters"]]
+                                                for x in c["languages"]]))
     return out

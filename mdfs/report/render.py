@@ -1,4 +1,5 @@
-"""Render a report dict (see `collect.build_report`) as one self-contained HTML page (Markdown: markdown.py)."""
+"""Render a report dict (see `collect.build_report`) as one self-contained HTML page (Markdown:
+markdown.py)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ margin:4px 0 10px}
 """
 
 # The funnel's columns, in the order both the HTML and the Markdown tables show them.
-FUNNEL_KEYS = ("stage", "docs_in", "docs_out", "rejected", "kept_pct", "chars_in", "chars_out", "chars_kept_pct")
+FUNNEL_KEYS = ("stage", "docs_in", "docs_out", "rejected", "kept_pct", "chars_in", "chars_out",
+               "chars_kept_pct")
 
 
 def _table(header: list[str], rows: list[list]) -> str:
@@ -78,10 +80,12 @@ def _funnel_html(funnel: list[dict]) -> str:
 
 
 def _reasons_html(by_stage: dict) -> str:
-    reasons = [(f"{stage} · {reason}", n, f"{n:,}") for stage, rs in by_stage.items() for reason, n in rs.items()]
+    reasons = [(f"{stage} · {reason}", n, f"{n:,}") for stage, rs in by_stage.items()
+               for reason, n in rs.items()]
     if not reasons:
         return "<h2>Drop reasons</h2><p>No document was rejected.</p>"
-    return "<h2>Drop reasons</h2>" + svg.hbars(reasons, "Rejected documents by stage and reason", color=svg.REJECTED)
+    return "<h2>Drop reasons</h2>" + svg.hbars(reasons, "Rejected documents by stage and reason",
+                                               color=svg.REJECTED)
 
 
 def _score_html(col: str, s: dict) -> str:

@@ -51,8 +51,10 @@ class Collection(Stage):
                            "resiliparse", "resiliparse_full"] = "trafilatura_recall"
         # when the extractor finds no main text (trafilatura's precision mode empties some forum and comment
         # pages), this one is asked instead, and the later rules judge its text; null: the page is `no_text`
-        fallback_extractor: Literal["resiliparse", "resiliparse_full", "trafilatura_recall"] | None = "resiliparse"
-        # "no main text": fewer letters and digits than this (the coarse stage's min_chars would drop it anyway)
+        fallback_extractor: Literal["resiliparse", "resiliparse_full", "trafilatura_recall"] | None = \
+            "resiliparse"
+        # "no main text": fewer letters and digits than this (the coarse stage's min_chars would drop it
+        # anyway)
         fallback_min_chars: int = Field(FALLBACK_MIN_CHARS, ge=1)
         # also take the fallback's text when it holds this many times more (threads whose replies the
         # extractor misses); costs a fallback call on every page; null: only when there is no main text

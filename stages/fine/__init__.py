@@ -138,7 +138,8 @@ class FineFilter(Stage):
         return add_details(batch, self._details(batch.column(REJECT).to_pylist(), scores, final, why))
 
     def _details(self, reasons: list, s: dict, final: pa.Array, why: dict) -> list[str | None]:
-        """The values behind each rejection, e.g. `keyword_hits=6 (limit 5)`; `why` is what `_rules` recorded."""
+        """The values behind each rejection, e.g. `keyword_hits=6 (limit 5)`; `why` is what `_rules`
+        recorded."""
         out: list[str | None] = []
         for i, reason in enumerate(reasons):
             if reason == "too_short_final":
@@ -154,11 +155,13 @@ class FineFilter(Stage):
         """(mask, reason) per enabled rule; each rule's (metric, threshold) pairs go to `why` for details."""
         p, rules = self.params, []
         why = {} if why is None else why
-        why |= {"keyword_stuffing": (("stuffing", p.stuffing.threshold), ("phrase_repeat", p.stuffing.phrase_threshold)),
+        why |= {"keyword_stuffing": (("stuffing", p.stuffing.threshold),
+                                     ("phrase_repeat", p.stuffing.phrase_threshold)),
                 "spam_keywords": (("keyword_hits", p.keywords.min_hits),),
                 "spam_title": (("title_hits", p.title.min_hits),),
                 "call_to_action": (("cta_hits", p.cta.min_hits), ("cta_per_1000", p.cta.per_1000)),
-                "templated": (("template_lines", p.template.min_lines), ("template_share", p.template.min_share))}
+                "templated": (("template_lines", p.template.min_lines),
+                              ("template_share", p.template.min_share))}
         if "stuffing" in s:
             t, r = p.stuffing.threshold, p.stuffing.phrase_threshold
             off = pa.array([False] * len(s["stuffing"]), pa.bool_())

@@ -28,7 +28,8 @@ class DocumentRules(Strict):
     max_punct_ratio: float | None = Field(0.35, ge=0, le=1, description="punctuation / visible characters")
     min_mean_line_chars: float | None = Field(8.0, ge=0, description="visible characters per non-empty line")
     max_bullet_line_ratio: float | None = Field(0.90, ge=0, le=1, description="lines starting with a bullet")
-    max_ellipsis_line_ratio: float | None = Field(0.30, ge=0, le=1, description="lines ending with an ellipsis")
+    max_ellipsis_line_ratio: float | None = Field(0.30, ge=0, le=1,
+                                                  description="lines ending with an ellipsis")
     max_url_ratio: float | None = Field(0.30, ge=0, le=1, description="characters inside URLs / visible")
     min_lines: int = Field(3, ge=1, description="the line-shape rules judge documents with this many lines")
 
@@ -46,7 +47,8 @@ def char_metrics(view: CharView) -> dict[str, np.ndarray]:
     }
 
 
-def line_metrics(lines: pa.Array, parents: np.ndarray, visible: np.ndarray, n_docs: int) -> dict[str, np.ndarray]:
+def line_metrics(lines: pa.Array, parents: np.ndarray, visible: np.ndarray,
+                 n_docs: int) -> dict[str, np.ndarray]:
     """Mean line length and bullet/ellipsis shares over the non-empty lines of each document.
     `lines`, `parents` (document of each line) and `visible` (its visible characters) are aligned."""
     nonempty = visible > 0

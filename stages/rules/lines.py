@@ -29,7 +29,8 @@ BOILERPLATE = [
     r"icp\s*[备证]|icp\d{6,}|公网安备|网安备\d|增值电信业务经营许可证|网络文化经营许可证",
     (r"未经.{0,10}(?:授权|许可|同意).{0,10}(?:不得|禁止|严禁|请勿|谢绝).{0,6}(?:转载|复制|使用)|"
      r"转载请注明|转载.{0,4}请?注明(?:出处|来源|作者)"),
-    # platform disclaimers under articles (the comment box's own lines, 目前没有跟贴 and 评论仅供其表达个人看法,
+    # platform disclaimers under articles (the comment box's own lines, 目前没有跟贴 and
+    # 评论仅供其表达个人看法,
     # are left: cutting them tipped a held-out news page of the development set over the page model's list
     # threshold, p(list) 0.520 against 0.5)
     r"^[\s“\"]*(?:特别声明|免责声明)\s*[:：]\s*以上|^notice:\s*the content above",
@@ -114,7 +115,8 @@ def _bool(arr) -> np.ndarray:
     return arr.to_numpy(zero_copy_only=False).astype(bool)
 
 
-def _rebuild(lines: pa.Array, keep: np.ndarray, parents: np.ndarray, empty: np.ndarray, n_docs: int) -> pa.Array:
+def _rebuild(lines: pa.Array, keep: np.ndarray, parents: np.ndarray, empty: np.ndarray,
+             n_docs: int) -> pa.Array:
     """Join the kept lines back into documents, dropping the blank lines that removals left at the start,
     at the end or next to another blank line."""
     idx = np.flatnonzero(keep)
@@ -216,11 +218,13 @@ class LineCleaner:
             mark(1, self.link_lists(lines, per_line, visible))
         # literal searches (fast in RE2) find the few lines with a URL; their URL characters are counted
         # once, for the URL-line rule here and the document's URL density later
-        has_url = _bool(pc.match_substring_regex(lines, "://")) | _bool(pc.match_substring_regex(lines, r"www\."))
+        has_url = (_bool(pc.match_substring_regex(lines, "://"))
+                   | _bool(pc.match_substring_regex(lines, r"www\.")))
         cand = np.flatnonzero(has_url)
         if len(cand):
             sub = lines.take(pa.array(cand))
-            inside = pc.subtract(pc.utf8_length(sub), pc.utf8_length(pc.replace_substring_regex(sub, URL, "")))
+            without = pc.replace_substring_regex(sub, URL, "")
+            inside = pc.subtract(pc.utf8_length(sub), pc.utf8_length(without))
             url_chars[cand] = inside.to_numpy(zero_copy_only=False)
             if self.p.max_url_line_ratio is not None:
                 mark(2, ratio(url_chars, visible) >= self.p.max_url_line_ratio)

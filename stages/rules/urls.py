@@ -59,7 +59,8 @@ class UrlMatcher:
                 raise ValueError(f"domain blocklist not found: {path}")
             blocked |= read_domains(path)
         self.blocked = pa.array(sorted(blocked), pa.string())
-        self.pattern = "(?i)" + "|".join(f"(?:{p})" for p in rules.url_patterns) if rules.url_patterns else None
+        self.pattern = "(?i)" + "|".join(f"(?:{p})" for p in rules.url_patterns) if rules.url_patterns \
+            else None
 
     def blocked_domain(self, urls: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
         """True where the URL's host or one of its parent domains is on a blocklist."""

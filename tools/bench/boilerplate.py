@@ -104,7 +104,8 @@ def score(labels: dict[str, list[str | None]], cuts: dict[str, set[int]], reject
             total[lab] += 1
             removed[lab] += doc in rejected or i in cuts.get(doc, ())
     return {lab: {"lines": total[lab], "removed": removed[lab],
-                  "share_removed": round(removed[lab] / total[lab], 4) if total[lab] else None} for lab in total}
+                  "share_removed": round(removed[lab] / total[lab], 4) if total[lab] else None}
+                  for lab in total}
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> int:
@@ -120,7 +121,8 @@ def measure_gne_text(tmp: Path, params: dict) -> dict:
     ranges = json.loads(LABELS.read_text())["pages"]
     labels = gne_labels(pages, ranges)
     write_jsonl(tmp / "gne" / "pages.jsonl", [{"id": p["id"], "text": p["text"],
-                                               "url": f"https://{p['site']}.gne.invalid/{p['id']}"} for p in pages])
+                                               "url": f"https://{p['site']}.gne.invalid/{p['id']}"}
+                                               for p in pages])
     s = run(tmp / "gne", tmp / "gne-out", [{"name": "boilerplate", "with": params}])
     cuts, rejected = cuts_of(tmp / "gne-out")
     per_site = defaultdict(lambda: defaultdict(Counter))
@@ -130,7 +132,8 @@ def measure_gne_text(tmp: Path, params: dict) -> dict:
             if lab:
                 per_site[site_of[doc]][lab]["lines"] += 1
                 per_site[site_of[doc]][lab]["removed"] += doc in rejected or i in cuts.get(doc, ())
-    all_pages = {p["id"]: [None if not k else "unlabelled" for k in keys(p["text"].split("\n"))] for p in pages
+    all_pages = {p["id"]: [None if not k else "unlabelled" for k in keys(p["text"].split("\n"))]
+                 for p in pages
                  if p["id"] not in labels}
     return {"pages": len(pages), "labelled_pages": len(labels), "score": score(labels, cuts, rejected),
             "single_page_sites": score(all_pages, cuts, rejected),
@@ -170,7 +173,8 @@ def measure_gne_html(tmp: Path, params: dict) -> dict:
 
 def measure_recipe(tmp: Path, params: dict) -> dict:
     """The default recipe on the gne HTML pages, without the stage, with it right after collection and with it
-    right after quality: pages kept, and the labelled lines (matched by normalised form) left in the output."""
+    right after quality: pages kept, and the labelled lines (matched by normalised form) left in the
+    output."""
     from mdfs.config import read_yaml_mapping
 
     recipe = read_yaml_mapping(ROOT / "configs" / "zh_web.yaml")
@@ -228,7 +232,8 @@ def _cpu() -> float:
 
 def measure_speed(tmp: Path, params: dict, sites: int, pages: int, engine: str, workers: int | None) -> dict:
     gen = generate(sites, pages, WIKI, seed=1)
-    nbytes = write_jsonl(tmp / "speed" / "pages.jsonl", [{"id": p.id, "text": p.text, "url": p.url} for p in gen])
+    nbytes = write_jsonl(tmp / "speed" / "pages.jsonl",
+                         [{"id": p.id, "text": p.text, "url": p.url} for p in gen])
     t0, c0 = time.perf_counter(), _cpu()
     s = run(tmp / "speed", tmp / "speed-out", [{"name": "boilerplate", "with": params}], engine, workers,
             shard_mb=16)
@@ -254,7 +259,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--engine", choices=["serial", "ray"], default="serial")
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--set", action="append", default=[], help="stage parameter, e.g. min_share=0.4")
-    ap.add_argument("--skip", action="append", default=[], choices=["gne", "html", "recipe", "generated", "speed"])
+    ap.add_argument("--skip", action="append", default=[],
+                    choices=["gne", "html", "recipe", "generated", "speed"])
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
     params: dict = {}

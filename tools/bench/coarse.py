@@ -46,7 +46,8 @@ import json, sys, time
 from datatrove.data import Document
 from datatrove.pipeline.filters import C4QualityFilter, GopherQualityFilter, GopherRepetitionFilter
 docs = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8")]
-filters = [GopherRepetitionFilter(language="zh"), GopherQualityFilter(language="zh"), C4QualityFilter(language="zh")]
+filters = [GopherRepetitionFilter(language="zh"), GopherQualityFilter(language="zh"),
+           C4QualityFilter(language="zh")]
 for f in filters:  # warm up: loads jieba's dictionary and spaCy once
     f.filter(Document(text="预热：加载分词词典。" * 20, id="warmup"))
 out = {}
@@ -83,7 +84,8 @@ def load_sets(shared: Path) -> dict[str, list[str]]:
     for name in ("cmrc2018_paragraphs.zh-Hans.jsonl", "drcd_paragraphs.zh-Hant-TW.jsonl"):
         with open(shared / "wiki-zh" / name, encoding="utf-8") as f:
             paragraphs += [json.loads(line)["text"] for line in f]
-    wiki = ["\n\n".join(paragraphs[i:i + PARAGRAPHS_PER_DOC]) for i in range(0, len(paragraphs), PARAGRAPHS_PER_DOC)]
+    wiki = ["\n\n".join(paragraphs[i:i + PARAGRAPHS_PER_DOC])
+            for i in range(0, len(paragraphs), PARAGRAPHS_PER_DOC)]
     html = []
     for kind in ("article", "forum"):
         truth = json.loads((shared / "html-zh" / "magic-html" / kind / "groundtruth.json").read_text("utf-8"))
@@ -117,7 +119,8 @@ def run_mdfs(sets: dict[str, list[str]], repeat: int) -> dict:
                 reasons.update(r for r in result.column(REJECT).to_pylist() if r)
             runs.append({"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0})
         best = min(runs, key=lambda r: r["cpu_seconds"])
-        out[name] = {**best, "runs": runs, "kept": len(texts) - sum(reasons.values()), "reasons": dict(reasons)}
+        out[name] = {**best, "runs": runs, "kept": len(texts) - sum(reasons.values()),
+                     "reasons": dict(reasons)}
     return out
 
 
@@ -147,7 +150,8 @@ def table(sets: dict[str, list[str]], ours: dict, theirs: dict | None) -> tuple[
         mb = sum(len(t.encode("utf-8")) for t in texts) / 1e6
         o = ours[name]
         speed = mb / o["cpu_seconds"]
-        row = {"docs": len(texts), "mb": mb, "mdfs_kept": o["kept"], "mdfs_mb_s": speed, "mdfs_reasons": o["reasons"]}
+        row = {"docs": len(texts), "mb": mb, "mdfs_kept": o["kept"], "mdfs_mb_s": speed,
+               "mdfs_reasons": o["reasons"]}
         totals["mb"] += mb
         totals["ours"] += o["cpu_seconds"]
         dt = "–"
@@ -165,8 +169,8 @@ def table(sets: dict[str, list[str]], ours: dict, theirs: dict | None) -> tuple[
     total = totals["mb"] / totals["ours"]
     ratio = f"{totals['theirs'] / totals['ours']:.0f}×" if theirs else "–"
     theirs_speed = f"{totals['mb'] / totals['theirs']:.2f}" if theirs else "–"
-    rows.append(f"| **all** | {sum(len(t) for t in sets.values())} | {totals['mb']:.2f} | | **{total:.1f}** | | "
-                f"{theirs_speed} | {ratio} |")
+    rows.append(f"| **all** | {sum(len(t) for t in sets.values())} | {totals['mb']:.2f} | | "
+                f"**{total:.1f}** | | {theirs_speed} | {ratio} |")
     summary["all"] = {"mb": totals["mb"], "mdfs_mb_s": total,
                       **({"datatrove_mb_s": totals["mb"] / totals["theirs"],
                           "ratio": totals["theirs"] / totals["ours"]} if theirs else {})}
@@ -191,11 +195,13 @@ def main(argv: list[str] | None = None) -> None:
                   (f"; datatrove rejects {row['datatrove_reasons']}" if "datatrove_reasons" in row else ""))
     verdict = "meets" if summary["all"]["mdfs_mb_s"] >= BAR_MB_S else "MISSES"
     print(f"\nmdfs coarse (default recipe): {summary['all']['mdfs_mb_s']:.1f} MB/s per core (CPU time), "
-          f"{verdict} the {BAR_MB_S:.0f} MB/s bar. Load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.")
+          f"{verdict} the {BAR_MB_S:.0f} MB/s bar. Load average {os.getloadavg()[0]:.1f} on "
+          f"{os.cpu_count()} cores.")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"bar_mb_per_s": BAR_MB_S, "repeat": args.repeat, "sets": summary,
                                      "mdfs_runs": {k: v["runs"] for k, v in ours.items()},
-                                     "datatrove": theirs is not None, "cpu": platform.processor() or platform.machine(),
+                                     "datatrove": theirs is not None,
+                                     "cpu": platform.processor() or platform.machine(),
                                      "load_average": os.getloadavg()[0]}, indent=2, ensure_ascii=False))
     print(f"wrote {args.json}")
 

@@ -175,7 +175,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
     ap.add_argument("--mb", type=float, default=24.0, help="uncompressed WARC megabytes to process")
     ap.add_argument("--repeat", type=int, default=1, help="throughput runs per extractor; the best counts")
-    ap.add_argument("--extractors", nargs="*", default=["trafilatura_precision", "trafilatura_recall", "resiliparse"])
+    ap.add_argument("--extractors", nargs="*",
+                    default=["trafilatura_precision", "trafilatura_recall", "resiliparse"])
     ap.add_argument("--json", type=Path, default=Path("bench-collection.json"))
     args = ap.parse_args(argv)
     results: dict = {"throughput": []}

@@ -115,7 +115,8 @@ def generate(n_docs: int, sentences: list[str], seed: int = 0, dup_fraction: flo
             urls.append(f"https://site{domain[pos]}.example.cn/{pos}.html")
         sa = Shingles(pa.array([text_of(p[3]) for p in pairs], pa.string()), NGRAM).sets()
         sb = Shingles(pa.array([texts[int(p[1][1:]) - lo] for p in pairs], pa.string()), NGRAM).sets()
-        va, oa, vb, ob = sa.values.to_numpy(), sa.offsets.to_numpy(), sb.values.to_numpy(), sb.offsets.to_numpy()
+        va, oa = sa.values.to_numpy(), sa.offsets.to_numpy()
+        vb, ob = sb.values.to_numpy(), sb.offsets.to_numpy()
         jac = [jaccard(va[oa[i]:oa[i + 1]], vb[ob[i]:ob[i + 1]]) for i in range(len(pairs))]
         yield (pa.table({"id": ids, "text": texts, "url": urls}),
                pa.table({"original": [p[0] for p in pairs], "copy": [p[1] for p in pairs],
@@ -178,7 +179,8 @@ def agreement(pairs: pa.Table, ours: dict[str, str], theirs: dict[str, str], ban
 
     a, b = merged_pairs(pairs, ours), merged_pairs(pairs, theirs)
     p = candidate_probability(pairs.column("jaccard").to_numpy(), bands, rows)
-    return {"removed_set_jaccard": round(len(set(ours) & set(theirs)) / max(1, len(set(ours) | set(theirs))), 4),
+    return {"removed_set_jaccard": round(len(set(ours) & set(theirs)) / max(1, len(set(ours) | set(theirs))),
+                                         4),
             "pair_decisions_equal": round(float((a == b).mean()), 4),
             "pair_decisions_equal_expected_if_independent": round(float(1 - (2 * p * (1 - p)).mean()), 4)}
 
@@ -196,11 +198,13 @@ def accuracy(pairs: pa.Table, kept_by: dict[str, str], bands: int, rows: int) ->
     for lo, hi in itertools.pairwise(BINS):
         sel = (jac >= lo) & (jac < hi)
         mid = min((lo + min(hi, 1.0)) / 2, 1.0)
-        curve.append({"jaccard": f"[{lo:.1f}, {min(hi, 1.0):.1f}{']' if hi > 1 else ')'}", "pairs": int(sel.sum()),
+        curve.append({"jaccard": f"[{lo:.1f}, {min(hi, 1.0):.1f}{']' if hi > 1 else ')'}",
+                      "pairs": int(sel.sum()),
                       "merged": round(float(merged[sel].mean()), 4) if sel.any() else None,
                       "s_curve_mid": round(float(candidate_probability(mid, bands, rows)), 4)})
     hi, lo = jac >= 0.8, jac < 0.5
-    return {"pairs": len(jac), "recall_j_ge_0.8": round(float(merged[hi].mean()), 4), "pairs_j_ge_0.8": int(hi.sum()),
+    return {"pairs": len(jac), "recall_j_ge_0.8": round(float(merged[hi].mean()), 4),
+            "pairs_j_ge_0.8": int(hi.sum()),
             "false_merge_j_lt_0.5": round(float(merged[lo].mean()), 4), "pairs_j_lt_0.5": int(lo.sum()),
             "removed_outside_family": wrong, "curve": curve}
 
@@ -213,7 +217,8 @@ def child_mdfs(input_dir: str, output: str, near: dict) -> dict:
     out = {"path": output, **({"report": False} if "report" in OutputConfig.model_fields else {})}
     cfg = validate({"input": {"paths": [input_dir], "format": "parquet"}, "output": out,
                     "engine": {"kind": "serial"},
-                    "stages": [{"name": "dedup", "with": {"buckets": 64, "near": {"enabled": True, **near}}}]})
+                    "stages": [{"name": "dedup",
+                                "with": {"buckets": 64, "near": {"enabled": True, **near}}}]})
     t0 = time.perf_counter()
     s = mdfs.run(cfg, progress=False)
     seconds = time.perf_counter() - t0
@@ -284,7 +289,8 @@ def _child(args: list[str], timeout: float = 7200) -> dict:
 
 
 def _kept_by(run_dir: Path) -> dict[str, str]:
-    t = pa.concat_tables([pq.read_table(f, columns=["id", "detail"]) for f in (run_dir / "rejects" / "dedup").glob("*.parquet")])
+    t = pa.concat_tables([pq.read_table(f, columns=["id", "detail"])
+                          for f in (run_dir / "rejects" / "dedup").glob("*.parquet")])
     return {i: d[len("kept="):] for i, d in zip(t.column("id").to_pylist(), t.column("detail").to_pylist())}
 
 
@@ -365,7 +371,8 @@ def main(argv: list[str] | None = None) -> None:
             print("signatures MB/s per core:", results["signatures_mb_per_s"], flush=True)
         out = args.workdir / f"run-{size}"
         shutil.rmtree(out, ignore_errors=True)
-        run = _child(["mdfs", str(folder), str(out), json.dumps({k: near[k] for k in ("ngram", "num_perm", "threshold", "seed")})])
+        run = _child(["mdfs", str(folder), str(out),
+                      json.dumps({k: near[k] for k in ("ngram", "num_perm", "threshold", "seed")})])
         kept_by = _kept_by(out)
         run["bytes"] = sum(f.stat().st_size for f in folder.glob("*.parquet"))
         run["text_mb"] = round(run["counters"]["signature_bytes"] / 1e6, 1)
@@ -397,10 +404,12 @@ def main(argv: list[str] | None = None) -> None:
             verify.pop("counters")
             run["verify"] = verify
             shutil.rmtree(sha1_out, ignore_errors=True)
-            print(f"mdfs verify {size:,}: {verify['seconds']} s, recall {verify['accuracy']['recall_j_ge_0.8']}, "
+            print(f"mdfs verify {size:,}: {verify['seconds']} s, recall "
+                  f"{verify['accuracy']['recall_j_ge_0.8']}, "
                   f"false merges {verify['accuracy']['false_merge_j_lt_0.5']}", flush=True)
             run["datasketch"] = ds
-            print(f"datasketch {size:,}: {ds['seconds']} s ({ds['speed_ratio']}× mdfs), peak {ds['peak_rss_mb']} MB, "
+            print(f"datasketch {size:,}: {ds['seconds']} s ({ds['speed_ratio']}× mdfs), peak "
+                  f"{ds['peak_rss_mb']} MB, "
                   f"agreement {ds['vs_mdfs_fast']} / with sha1 {ds['vs_mdfs_sha1']}", flush=True)
         shutil.rmtree(out, ignore_errors=True)
         results["sizes"][str(size)] = run
@@ -421,7 +430,8 @@ def markdown(r: dict) -> str:
         (f"| {near['num_perm']} perm, {near['ngram']}-grams | {s.get('mdfs_fast')} | {s.get('mdfs_sha1')} "
          f"| {s.get('datasketch')} | {s.get('ratio_fast')}× | {s.get('ratio_sha1')}× |"),
         "",
-        "| run | documents | text MB | whole dedup s | µs/doc | peak RSS MB | removed | recall J≥0.8 | false merges J<0.5 |",
+        "| run | documents | text MB | whole dedup s | µs/doc | peak RSS MB | removed | recall J≥0.8 | "
+        "false merges J<0.5 |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for size, run in r["sizes"].items():
@@ -432,18 +442,23 @@ def markdown(r: dict) -> str:
         if "verify" in run:
             v = run["verify"]
             lines.append(f"| mdfs verify | {int(size):,} | {run['text_mb']} | {v['seconds']} | "
-                         f"{v['seconds'] / v['docs_in'] * 1e6:.1f} | {v['peak_rss_mb']} | {v['docs_in'] - v['docs_out']:,} | "
-                         f"{v['accuracy']['recall_j_ge_0.8']:.2%} | {v['accuracy']['false_merge_j_lt_0.5']:.2%} |")
+                         f"{v['seconds'] / v['docs_in'] * 1e6:.1f} | {v['peak_rss_mb']} | "
+                         f"{v['docs_in'] - v['docs_out']:,} | "
+                         f"{v['accuracy']['recall_j_ge_0.8']:.2%} | "
+                         f"{v['accuracy']['false_merge_j_lt_0.5']:.2%} |")
         if "datasketch" in run:
             d = run["datasketch"]
             lines.append(f"| datasketch | {int(size):,} | {run['text_mb']} | {d['seconds']} | "
-                         f"{d['seconds'] / run['docs_in'] * 1e6:.1f} | {d['peak_rss_mb']} | {d['removed']:,} | "
-                         f"{d['accuracy']['recall_j_ge_0.8']:.2%} | {d['accuracy']['false_merge_j_lt_0.5']:.2%} |")
+                         f"{d['seconds'] / run['docs_in'] * 1e6:.1f} | {d['peak_rss_mb']} | "
+                         f"{d['removed']:,} | "
+                         f"{d['accuracy']['recall_j_ge_0.8']:.2%} | "
+                         f"{d['accuracy']['false_merge_j_lt_0.5']:.2%} |")
     for size, run in r["sizes"].items():
         if "datasketch" in run:
             d = run["datasketch"]
-            lines += ["", f"datasketch / mdfs whole-dedup time on {int(size):,} documents: {d['speed_ratio']}×", "",
-                      ("| datasketch vs | removed sets (Jaccard) | same decision on injected pairs "
+            lines += ["",
+                      f"datasketch / mdfs whole-dedup time on {int(size):,} documents: {d['speed_ratio']}×",
+                      "", ("| datasketch vs | removed sets (Jaccard) | same decision on injected pairs "
                        "| expected if the hashes were independent |"), "|---|---|---|---|"]
             for name in ("mdfs_fast", "mdfs_sha1"):
                 a = d[f"vs_{name}"]

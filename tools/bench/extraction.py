@@ -6,7 +6,8 @@ Metric: `mdfs.charmetric` (character multisets after mdfs.textnorm, whitespace r
 = |E ∩ G| / |E|, recall = |E ∩ G| / |G|, F1 their harmonic mean; an empty extraction scores 0), the
 same one `mdfs eval --gold` uses. The same on character bigrams is a stricter check (order and
 adjacency). Scores are averaged over pages (macro). Speed is pages per second of the extractor alone
-(HTML already decoded), one core. Paragraph breaks: lines per page of the extraction against the ground truth's.
+(HTML already decoded), one core. Paragraph breaks: lines per page of the extraction against the ground
+truth's.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ def _lines(text: str) -> int:
 
 
 # Each trafilatura mode with the collection stage's fallback: resiliparse where it finds no main text.
-COMBINED = {f"{name}+resiliparse": with_fallback(EXTRACTORS[name], EXTRACTORS["resiliparse"], FALLBACK_MIN_CHARS)
+COMBINED = {f"{name}+resiliparse": with_fallback(EXTRACTORS[name], EXTRACTORS["resiliparse"],
+                                                 FALLBACK_MIN_CHARS)
             for name in ("trafilatura_recall", "trafilatura_precision")}
 
 

@@ -42,7 +42,8 @@ REFERENCES = {
 
 
 def all_categories() -> Lexicon:
-    return Lexicon(LexiconRules.model_validate({"categories": {name: {"enabled": True} for name in DEFAULTS}}))
+    return Lexicon(LexiconRules.model_validate({"categories": {name: {"enabled": True}
+                                                               for name in DEFAULTS}}))
 
 
 def recall(lexicon: Lexicon, shared: Path) -> dict[str, dict]:
@@ -83,8 +84,10 @@ def wiki_rejections(shared: Path) -> dict:
     rejected = np.zeros(len(texts), bool)
     for i, name in enumerate(lexicon.names):
         cat = lexicon.rules[name]
-        rejected |= (hits[:, i] >= cat.min_hits) & (hits[:, i] * 1000.0 / np.maximum(visible, 1) >= cat.min_density)
-    return {"paragraphs": len(texts), "any_hit": int((hits.sum(axis=1) > 0).sum()), "rejected": int(rejected.sum()),
+        rejected |= (hits[:, i] >= cat.min_hits) & (hits[:, i] * 1000.0 / np.maximum(visible,
+                                                                                     1) >= cat.min_density)
+    return {"paragraphs": len(texts), "any_hit": int((hits.sum(axis=1) > 0).sum()),
+            "rejected": int(rejected.sum()),
             "rejected_share": float(rejected.mean()), "hits_per_category": dict(zip(lexicon.names,
                                                                                    hits.sum(axis=0).tolist()))}
 
@@ -99,11 +102,13 @@ def main(argv: list[str] | None = None) -> None:
     print("| reference list | terms | category | recall (that category) | recall (any category) |")
     print("|---|---:|---|---:|---:|")
     for ref, r in rec.items():
-        print(f"| {ref} | {r['terms']} | {r['category']} | {r['recall_category']:.1%} | {r['recall_any']:.1%} |")
+        print(f"| {ref} | {r['terms']} | {r['category']} | {r['recall_category']:.1%} | "
+              f"{r['recall_any']:.1%} |")
     wiki = wiki_rejections(args.shared)
     print(f"\nDefault lexicon terms: {lexicon.sizes}")
-    print(f"wiki-zh paragraphs: {wiki['paragraphs']}; with any hit {wiki['any_hit']}; rejected by the lexicon rules "
-          f"{wiki['rejected']} ({wiki['rejected_share']:.2%}); hits per category {wiki['hits_per_category']}")
+    print(f"wiki-zh paragraphs: {wiki['paragraphs']}; with any hit {wiki['any_hit']}; rejected by the "
+          f"lexicon rules {wiki['rejected']} ({wiki['rejected_share']:.2%}); hits per category "
+          f"{wiki['hits_per_category']}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"terms": lexicon.sizes, "recall": rec, "wiki": wiki}, indent=2,
                                     ensure_ascii=False))

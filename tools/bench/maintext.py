@@ -54,7 +54,8 @@ def gold_rows(root: Path) -> list[dict]:
                          "html": f"html-zh/magic-html/{kind}/{key}.html"})
     for folder in sorted((root / "html-zh/readability").iterdir()):
         if (folder / "source.html").exists():
-            rows.append({"id": f"readability-{folder.name}", "type": READABILITY_TYPES.get(folder.name, "article"),
+            rows.append({"id": f"readability-{folder.name}",
+                         "type": READABILITY_TYPES.get(folder.name, "article"),
                          "site": folder.name, "split": side("readability", folder.name), "set": "readability",
                          "gold": f"html-zh/readability/{folder.name}/expected.html",
                          "html": f"html-zh/readability/{folder.name}/source.html"})

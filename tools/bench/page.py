@@ -48,7 +48,8 @@ def documents(seed: int = 5) -> dict[str, list[str]]:
             cur, target = [], rng.randint(2000, 20000)
     magic = []
     for kind in ("article", "forum"):
-        gold = json.loads((SHARED / "html-zh/magic-html" / kind / "groundtruth.json").read_text(encoding="utf-8"))
+        truth = SHARED / "html-zh/magic-html" / kind / "groundtruth.json"
+        gold = json.loads(truth.read_text(encoding="utf-8"))
         magic += [prep(g["content"]) for g in gold.values() if g["content"].strip()]
     return {"wiki-docs": docs, "html-zh": magic * 4}
 

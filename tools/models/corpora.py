@@ -148,7 +148,8 @@ def cc_warc(root: Path) -> Iterator[Source]:
                          url=url, kind="crawl")
 
 
-FAMILIES = {"cc-warc": cc_warc, "wiki": wiki, "ruanyf": ruanyf, "abstracts": abstracts, "magic-html": magic_html,
+FAMILIES = {"cc-warc": cc_warc, "wiki": wiki, "ruanyf": ruanyf, "abstracts": abstracts,
+            "magic-html": magic_html,
             "gne": gne, "gerapy": gerapy, "spider-pool": spider_pool, "casia": casia}
 
 

@@ -64,8 +64,8 @@ def real_rows() -> list[dict]:
         for s in items:
             note = notes.get(s.id)
             label, category = (note["label"], note["category"]) if note else _default_label(s)
-            rows.append({"id": s.id, "family": s.family, "group": _group_key(s.group), "split": s.split, "label": label,
-                         "category": category, "ref": s.ref})
+            rows.append({"id": s.id, "family": s.family, "group": _group_key(s.group), "split": s.split,
+                         "label": label, "category": category, "ref": s.ref})
     return rows
 
 
@@ -75,8 +75,8 @@ def synthetic_rows() -> list[dict]:
         for kind, (category, _) in junkgen.GENERATORS.items():
             for seed in range(n):
                 rows.append({"id": f"gen-{kind}-{split}-{seed}", "family": f"generated-{kind}",
-                             "group": f"{split}-{seed}", "split": split, "label": "drop", "category": category,
-                             "ref": f"generated:{kind}:{split}:{seed}"})
+                             "group": f"{split}-{seed}", "split": split, "label": "drop",
+                             "category": category, "ref": f"generated:{kind}:{split}:{seed}"})
     return rows
 
 

@@ -107,8 +107,10 @@ def per_class(model, lines: list[str], labels: list[str]) -> dict:
         tp = sum(p == c and y == c for p, y in zip(pred, labels))
         out[c] = {"n": labels.count(c), "precision": round(tp / max(pred.count(c), 1), 4),
                   "recall": round(tp / max(labels.count(c), 1), 4)}
-    out["macro_f1"] = round(float(np.mean([2 * v["precision"] * v["recall"] / max(v["precision"] + v["recall"],
-                                                                              1e-9) for v in out.values()])), 4)
+    out["macro_f1"] = round(float(np.mean([2 * v["precision"] * v["recall"] / max(v["precision"]
+                                                                                  + v["recall"],
+                                                                              1e-9) for v in out.values()])),
+                                                                              4)
     return out
 
 
@@ -126,7 +128,8 @@ def thresholds(model, lines: list[str], labels: list[str], max_clean_loss: float
             if (probs[c][clean] >= t).mean() <= max_clean_loss:
                 break
         junk = np.array([y == c for y in labels])
-        out[c] = {"threshold": round(float(t), 2), "clean_loss": round(float((probs[c][clean] >= t).mean()), 4),
+        out[c] = {"threshold": round(float(t), 2),
+                  "clean_loss": round(float((probs[c][clean] >= t).mean()), 4),
                   "recall": round(float((probs[c][junk] >= t).mean()), 4) if junk.any() else None}
     # then the floor on P(clean): the highest that loses at most the same share of clean documents
     for t in np.arange(0.5, -0.01, -0.05):  # down to 0: no floor when every floor loses too much
@@ -145,7 +148,8 @@ def thresholds(model, lines: list[str], labels: list[str], max_clean_loss: float
     return out
 
 
-def write_train_file(path: Path, lines: list[str], labels: list[str], weights: list[int], seed: int = 1) -> None:
+def write_train_file(path: Path, lines: list[str], labels: list[str], weights: list[int],
+                     seed: int = 1) -> None:
     """Repeat real web pages (`weights`), oversample small classes to a third of the clean class, shuffle."""
     pairs = [p for p, w in zip(zip(labels, lines), weights) for _ in range(w)]
     counts = Counter(labels)
@@ -199,7 +203,8 @@ def main() -> None:
                                info={"input": INPUT_VERSION, "drop": {c: v["threshold"] for c, v in
                                                                         best[1]["thresholds"].items()
                                                                         if c in CLASSES},
-                                     "min_clean": best[1]["thresholds"]["min_clean"]["threshold"], "trained_by": "tools/models/train_page_model.py",
+                                     "min_clean": best[1]["thresholds"]["min_clean"]["threshold"],
+                                     "trained_by": "tools/models/train_page_model.py",
                                      "documents": dict(Counter(labels)), "per_kind": args.per_kind,
                                      "params": {**best[0], **FIXED},
                                      "validation": best[1], "seconds": round(time.time() - t0, 1)}))
