@@ -13,12 +13,12 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from fastwarc.stream_io import BrotliReader, ChunkedReader, GzipReader
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
 from mdfs import storage
+from mdfs.hosts import host
 from mdfs.streams import ERRORS as STREAM_ERRORS
 from mdfs.streams import Decompressed, check_stream
 
@@ -182,16 +182,6 @@ class DecodedStream(io.RawIOBase):
             carry, base = data[-keep:], base + len(data) - keep
 
 
-def domain_of(url: str | None) -> str | None:
-    if not url:
-        return None
-    try:
-        host = urlsplit(url.strip()).hostname
-    except ValueError:
-        return None
-    return host.lower().rstrip(".") if host else None
-
-
 def _media_type(value: str | None) -> str | None:
     return value.split(";", 1)[0].strip().lower() or None if value else None
 
@@ -301,7 +291,7 @@ def _record(rec, rel: str, max_bytes: int) -> RawRecord:
     ctype = rec.http_content_type if http else headers.get("Content-Type")
     block = headers.get("Content-Length") or ""
     out = RawRecord(
-        id=record_id.strip("<>") if record_id else f"{rel}@{offset}", url=url, domain=domain_of(url),
+        id=record_id.strip("<>") if record_id else f"{rel}@{offset}", url=url, domain=host(url),
         fetch_date=date, record_id=record_id, content_type=_media_type(ctype),
         http_charset=rec.http_charset if http else None, offset=offset,
         block_length=int(block) if block.strip().isdigit() else -1)

@@ -40,10 +40,10 @@ from pydantic import Field
 
 from mdfs.config import Strict
 from mdfs.globalwork import GlobalWork
+from mdfs.hosts import host
 from mdfs.lineedits import cut_lines, split_lines
 from mdfs.stage import REJECT, GlobalStage, Phase, StageContext, add_details, reject_where
 from mdfs.stages.boilercuts import CORPUS, PAGE_SHIFT, SITE, as_numpy, choose_cuts
-from mdfs.warc import domain_of
 
 NO_SITE = 0  # site hash of documents without a site: only the corpus rule applies to them
 PROSE_END = r"[。！？][”’」』）)\"']*$"
@@ -117,7 +117,7 @@ def site_names(batch: pa.Table, without_domain: str) -> list[str | None]:
 
     out = []
     for dom, url, src in zip(col("domain"), col("url"), col("source")):
-        site = dom or domain_of(url)
+        site = dom or host(url)
         if site:
             out.append(site.lower().removeprefix("www."))
         elif src and without_domain == "source":

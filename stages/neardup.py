@@ -27,6 +27,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from mdfs.globalwork import GlobalWork
+from mdfs.hosts import hosts
 from mdfs.stage import Phase, StageContext
 from mdfs.stages.minhash import MinHasher, Shingles, band_keys, jaccard
 
@@ -35,7 +36,6 @@ ROW_MASK = (1 << ROW_BITS) - 1
 MAP_BATCH_CHARS = 1_000_000  # signatures are computed this many characters at a time (bounded memory)
 TOP = 20  # sources and domains listed in the stats
 EXAMPLES = 5
-_HOST = r"^(?:[A-Za-z][A-Za-z0-9+.\-]*:)?//(?:[^@/?#]*@)?(?P<host>[^/:?#]+)"
 
 
 class NearPlan:
@@ -121,8 +121,7 @@ def _column(batch: pa.Table, name: str) -> pa.Array:
 
 def _domains(batch: pa.Table) -> pa.Array:
     """The `domain` column where the reader gave one, else the host of `url` (lower-case, no `www.`)."""
-    host = pc.struct_field(pc.extract_regex(_column(batch, "url"), _HOST), "host")
-    host = pc.replace_substring_regex(pc.utf8_lower(host), r"^www\.", "")
+    host = hosts(_column(batch, "url"))
     return pc.coalesce(_column(batch, "domain"), host) if "domain" in batch.column_names else host
 
 

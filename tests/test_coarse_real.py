@@ -19,9 +19,9 @@ from mdfs.config import load_config
 from mdfs.registry import build_stage
 from mdfs.stage import REJECT, StageContext
 from mdfs.textnorm import normalize
+from tools.pages import chinese_pages
 
 from .conftest import shared
-from .warc_pages import chinese_pages
 
 KANA = re.compile(r"[\u3040-\u30ff]")
 

@@ -55,7 +55,6 @@ def test_readme_extension_runs_from_the_current_folder_without_pythonpath(tmp_pa
     mdfs_script = Path(sys.executable).parent / "mdfs"
     proc = subprocess.run([str(mdfs_script), "run", "recipe.yaml", "-i", "in", "-o", "out", "--workers", "1",
                            "--no-progress", "--no-report"], cwd=tmp_path, env=env, capture_output=True,
-                           text=True,
-                          timeout=300, check=False)
+                          text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert [r["id"] for r in read_dir(tmp_path / "out" / "data")] == ["a"]

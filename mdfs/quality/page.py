@@ -20,7 +20,7 @@ import numpy as np
 
 from mdfs.bundled import bundled
 from mdfs.textnorm import CHAR_TOKEN
-from mdfs.warc import domain_of
+from mdfs.hosts import site
 
 INPUT_VERSION = "page-v2"
 TITLE_CHARS, BEGIN, MIDDLE, END = 64, 500, 250, 250
@@ -53,7 +53,7 @@ def host_tokens(url: str | None, listed: set[str] | frozenset = frozenset()) -> 
     """Only what marks a host as spam-prone: a bought-in-bulk numeric domain, a spam-prone TLD, a listed
     content-farm domain. An ordinary host and no URL at all give no token: clean training text mostly
     comes without a URL, so a token for "has a URL" would teach the model that URLs mean junk."""
-    host = (domain_of(url) or "").removeprefix("www.")
+    host = site(url) or ""
     if not host or host.endswith(".invalid"):
         return []
     parts = host.split(".")

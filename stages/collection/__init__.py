@@ -23,7 +23,8 @@ from mdfs.metadata import is_metadata
 from mdfs.readers import DOC_SCHEMA
 from mdfs.stage import REJECT, REJECT_DETAIL, Stage, StageContext
 from mdfs.textnorm import normalize
-from mdfs.warc import HTML_TYPES, domain_of
+from mdfs.hosts import host
+from mdfs.warc import HTML_TYPES
 from mdfs.stages.collection.charset import decode_page
 from mdfs.stages.collection.extract import FALLBACK_MIN_CHARS, choose, get_extractor
 from mdfs.stages.collection.language import CHINESE, LanguageId
@@ -99,7 +100,7 @@ class Collection(Stage):
         ctx.count("converted_to_simplified", sum(d.converted for d in docs))
         ctx.count("large_pages_fast_extractor", sum(d.large for d in docs))
         ctx.count("fallback_extractor", sum(d.fallback for d in docs))
-        domains = [d or domain_of(u) for d, u in zip(col["domain"], col["url"])]
+        domains = [d or host(u) for d, u in zip(col["domain"], col["url"])]
         data = {f.name: col[f.name] for f in OUTPUT_FIELDS if f.name in col}
         data |= {"text": [d.text for d in docs], "domain": domains, "charset": [d.charset for d in docs],
                  "lang": [d.lang for d in docs], "lang_score": [d.lang_score for d in docs]}

@@ -14,9 +14,9 @@ import pyarrow.compute as pc
 from pydantic import Field
 
 from mdfs.config import Strict
+from mdfs.hosts import hosts
 from mdfs.stages.rules.lexicon import LEXICON_DIR
 
-HOST = r"^\s*(?:[a-zA-Z][a-zA-Z0-9+.-]*://)?(?:[^@/?#\s]*@)?(?P<host>[^:/?#\s]+)"
 MAX_LEVELS = 6  # labels stripped at most; deeper hosts are checked at their last 6 parents
 
 
@@ -38,14 +38,6 @@ def read_domains(path: Path) -> set[str]:
         if d:
             out.add(d.removeprefix("www."))
     return out
-
-
-def hosts(urls: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-    """Lower-cased host of each URL without a leading `www.`; null where there is none."""
-    host = pc.struct_field(pc.extract_regex(pc.fill_null(urls, ""), HOST), "host")
-    host = pc.utf8_lower(host)
-    host = pc.replace_substring_regex(host, r"^www\.|\.$", "")
-    return pc.if_else(pc.equal(host, ""), pa.scalar(None, pa.string()), host)
 
 
 class UrlMatcher:

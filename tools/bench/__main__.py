@@ -126,8 +126,7 @@ def run_pipeline(corpus: Path, output: Path, engine: str, stats: dict) -> dict:
     shutil.rmtree(output, ignore_errors=True)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run([sys.executable, "-m", "tools.bench", "--child-run", str(corpus), str(output),
-                           engine],
-                          capture_output=True, text=True, cwd=ROOT, check=False)
+                           engine], capture_output=True, text=True, cwd=ROOT, check=False)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode:
         raise RuntimeError(f"pipeline run failed:\n{proc.stderr[-4000:]}")

@@ -90,8 +90,7 @@ def load_sets(shared: Path) -> dict[str, list[str]]:
     for kind in ("article", "forum"):
         truth = json.loads((shared / "html-zh" / "magic-html" / kind / "groundtruth.json").read_text("utf-8"))
         html += [v["content"] for v in truth.values()]
-    sys.path.insert(0, str(ROOT))
-    from tests.warc_pages import chinese_pages  # the stdlib WARC helper, until mdfs reads WARC itself
+    from tools.pages import chinese_pages
 
     junk = [p.text for p in chinese_pages(shared / "cc-warc" / "warcfile.warc")]
     return {name: [t2s.convert(normalize(t)) for t in texts]

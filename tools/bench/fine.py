@@ -19,7 +19,6 @@ import json
 import re
 import time
 from collections import Counter
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pyarrow as pa
@@ -28,6 +27,7 @@ import yaml
 from mdfs.config import DEFAULT_CONFIG
 from mdfs.stage import REJECT, StageContext
 from mdfs.textnorm import normalize
+from tools.pages import html_responses
 from mdfs.goldtext import shared_corpora
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,64 +45,6 @@ def recipe_params() -> dict:
 
 
 # -- the evaluation sets ---------------------------------------------------------------------------
-class _Text(HTMLParser):
-    """Visible text of an HTML page, one line per block; crude on purpose (an evaluation input)."""
-
-    BLOCK = {"br", "p", "div", "li", "tr", "td", "h1", "h2", "h3", "h4", "title", "a", "dd", "dt"}
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skip = 0
-
-    def handle_starttag(self, tag, attrs):
-        self.skip += tag in ("script", "style", "noscript")
-        if tag in self.BLOCK:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag):
-        if tag in ("script", "style", "noscript"):
-            self.skip = max(0, self.skip - 1)
-
-    def handle_data(self, data):
-        if not self.skip:
-            self.parts.append(data)
-
-    def text(self) -> str:
-        return "\n".join(line.strip() for line in "".join(self.parts).splitlines() if line.strip())
-
-
-def warc_pages(path: Path) -> list[tuple[str, str]]:
-    """(url, text) of the HTML responses of a plain .warc file.
-
-    A stdlib parse (Content-Length framing, HTTP header split, declared charset with GBK read as
-    GB18030) so this evaluation does not depend on the collection stage it would otherwise measure."""
-    data, pos, out = path.read_bytes(), 0, []
-    while (start := data.find(b"WARC/1.", pos)) >= 0:
-        head_end = data.find(b"\r\n\r\n", start)
-        head = data[start:head_end].decode("latin-1")
-        length = int(re.search(r"Content-Length:\s*(\d+)", head, re.IGNORECASE).group(1))
-        body = data[head_end + 4 : head_end + 4 + length]
-        pos = head_end + 4 + length
-        url = re.search(r"WARC-Target-URI:\s*(\S+)", head)
-        if "WARC-Type: response" not in head or b"\r\n\r\n" not in body:
-            continue
-        http, payload = body.split(b"\r\n\r\n", 1)
-        if b"text/html" not in http.lower():
-            continue
-        declared = re.search(rb"charset=[\"']?([\w-]+)", http + payload[:4000], re.IGNORECASE)
-        charset = declared.group(1).decode().lower() if declared else "utf-8"
-        charset = "gb18030" if charset in ("gb2312", "gbk") else charset
-        try:
-            html = payload.decode(charset, errors="replace")
-        except LookupError:
-            html = payload.decode("utf-8", errors="replace")
-        parser = _Text()
-        parser.feed(html)
-        out.append((url.group(1) if url else "", parser.text()))
-    return out
-
-
 def _demo_docs() -> list[dict]:
     import zstandard
 
@@ -123,9 +65,9 @@ def spam_set() -> list[dict]:
     warc = SHARED / "cc-warc" / "warcfile.warc"
     if warc.exists():
         docs += [
-            {"id": url, "kind": "cc_warc", "text": text, "set": "cc-warc"}
-            for url, text in warc_pages(warc)
-            if len(_CJK.findall(text)) >= 100
+            {"id": page.url, "kind": "cc_warc", "text": page.text, "set": "cc-warc"}
+            for page in html_responses(warc)
+            if len(_CJK.findall(page.text)) >= 100
         ]
     return docs
 

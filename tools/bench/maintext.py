@@ -38,7 +38,8 @@ def _japanese(text: str) -> bool:
 
 
 def gold_rows(root: Path) -> list[dict]:
-    from tools.models.corpora import host, side
+    from mdfs.hosts import site
+    from tools.models.corpora import side
 
     rows = []
     for kind in ("article", "forum"):
@@ -47,9 +48,9 @@ def gold_rows(root: Path) -> list[dict]:
         for key, entry in sorted(gold.items()):
             if not (folder / f"{key}.html").exists() or _japanese(entry["content"]):
                 continue
-            site = host(entry["url"]) or key
-            rows.append({"id": f"magic-{kind}-{key[:16]}", "type": kind, "site": site,
-                         "split": side("magic-html", site), "set": "magic-html",
+            name = site(entry["url"]) or key
+            rows.append({"id": f"magic-{kind}-{key[:16]}", "type": kind, "site": name,
+                         "split": side("magic-html", name), "set": "magic-html",
                          "gold": f"html-zh/magic-html/{kind}/groundtruth.json#{key}",
                          "html": f"html-zh/magic-html/{kind}/{key}.html"})
     for folder in sorted((root / "html-zh/readability").iterdir()):

@@ -33,6 +33,7 @@ from mdfs.cli import main as mdfs_main
 from mdfs.goldtext import shared_corpora
 from mdfs.quality.metrics import deciles
 from mdfs.quality.model import QualityModel
+from tools.pages import page_lines
 from tools.models.train_default import (
     CJK,
     HQ,
@@ -40,7 +41,6 @@ from tools.models.train_default import (
     T2S,
     build_dataset,
     decode_html,
-    html_lines,
     in_scope,
     prepare,
     readability_articles,
@@ -76,7 +76,7 @@ def magic_pages(corpora: Path) -> list[tuple[str, str, str]]:
         truth = json.loads((folder / "groundtruth.json").read_text(encoding="utf-8"))
         for stem, entry in sorted(truth.items()):
             compact = re.sub(r"\s+", "", entry["content"])
-            lines = html_lines(decode_html((folder / f"{stem}.html").read_bytes()))
+            lines = page_lines(decode_html((folder / f"{stem}.html").read_bytes()), title=False)
             boiler = [line for line in lines if re.sub(r"\s+", "", line) not in compact]
             pages.append((f"magic:{stem}", entry["content"], "\n".join(boiler)))
     return pages
@@ -86,7 +86,7 @@ def spam_pages(corpora: Path) -> list[tuple[str, str]]:
     """(group, all text of the page) for the Chinese responses of the WARC excerpt."""
     out = []
     for uri, html in warc_responses(corpora / "cc-warc" / "warcfile.warc"):
-        text = "\n".join(html_lines(html))
+        text = "\n".join(page_lines(html, title=False))
         if len(CJK.findall(text)) >= 0.2 * max(len(text), 1):
             out.append((f"warc:{uri}", text))
     return out

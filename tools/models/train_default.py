@@ -23,7 +23,6 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
 
 import fasttext
@@ -35,6 +34,7 @@ from mdfs.quality.metrics import roc_auc
 from mdfs.quality.model import Sidecar, write_sidecar
 from mdfs.quality.tokens import TokenizerConfig
 from mdfs.textnorm import char_tokens, normalize
+from tools.pages import page_lines
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -88,49 +88,6 @@ def chunk_lines(lines: list[str], max_lines: int, max_chars: int = 800) -> list[
     return docs
 
 
-class _TextExtractor(HTMLParser):
-    """Crude HTML-to-text: drop script/style, break lines at block-level tags."""
-
-    SKIP = {"script", "style", "noscript", "template", "svg", "head"}
-    BLOCK = {"p", "div", "br", "li", "ul", "ol", "tr", "td", "th", "table", "h1", "h2", "h3", "h4", "h5",
-             "h6", "section", "article", "header", "footer", "nav", "aside", "dd", "dt", "dl", "form",
-             "blockquote", "pre", "title", "option"}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skipping = 0
-
-    def handle_starttag(self, tag: str, attrs: list) -> None:
-        if tag in self.SKIP:
-            self.skipping += 1
-        elif tag in self.BLOCK:
-            self.parts.append("\n")
-
-    def handle_startendtag(self, tag: str, attrs: list) -> None:
-        if tag in self.BLOCK:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self.SKIP:
-            self.skipping = max(0, self.skipping - 1)
-        elif tag in self.BLOCK:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self.skipping:
-            self.parts.append(data)
-
-
-def html_lines(html: str) -> list[str]:
-    """Non-empty, whitespace-collapsed text lines of an HTML page."""
-    parser = _TextExtractor()
-    parser.feed(html)
-    parser.close()
-    lines = (" ".join(line.split()) for line in "".join(parser.parts).split("\n"))
-    return [line for line in lines if line]
-
-
 def decode_html(body: bytes, declared: str | None = None) -> str:
     """Decode with the declared charset (HTTP header, else <meta>), gb2312/gbk read as gb18030;
     otherwise UTF-8 with replacement characters."""
@@ -175,7 +132,7 @@ def magic_html_docs(corpora: Path) -> list[Doc]:
             compact_truth = re.sub(r"\s+", "", content)
             page = decode_html((folder / f"{stem}.html").read_bytes())
             run: list[str] = []
-            for line in html_lines(page) + [""]:  # the sentinel flushes the last run
+            for line in page_lines(page, title=False) + [""]:  # the sentinel flushes the last run
                 if line and re.sub(r"\s+", "", line) not in compact_truth:
                     run.append(line)
                     continue
@@ -189,7 +146,7 @@ def readability_articles(corpora: Path) -> dict[str, str]:
     """The four mozilla/readability expected articles (news, science, a Traditional-Chinese blog):
     never trained on, scored as an out-of-sample check."""
     folder = corpora / "html-zh" / "readability"
-    return {d.name: "\n".join(html_lines((d / "expected.html").read_text(encoding="utf-8")))
+    return {d.name: "\n".join(page_lines((d / "expected.html").read_text(encoding="utf-8"), title=False))
             for d in sorted(folder.iterdir()) if (d / "expected.html").exists()}
 
 
@@ -214,7 +171,7 @@ def warc_spam_docs(corpora: Path) -> list[Doc]:
     """The Chinese pages of the Common Crawl excerpt (nearly all spam), a few lines per document."""
     docs = []
     for uri, html in warc_responses(corpora / "cc-warc" / "warcfile.warc"):
-        lines = html_lines(html)
+        lines = page_lines(html, title=False)
         text = "".join(lines)
         if len(CJK.findall(text)) < 0.2 * max(len(text), 1):
             continue  # the Russian, German and Dutch pages
