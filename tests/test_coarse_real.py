@@ -3,8 +3,8 @@ at least 98% of Wikipedia paragraphs kept, at least 95% of the Chinese html-zh g
 kept, at least 90% of the Chinese spam pages of the Common Crawl excerpt rejected.
 
 Texts are normalised as the collection stage does (NFKC, OpenCC t2s) and then run through the coarse
-stage built from configs/zh_web.yaml. The WARC pages are read with the stdlib test helper
-tests/warc_pages.py until mdfs reads WARC itself.
+stage built from configs/zh_web.yaml. The WARC pages are whole-page text (tools/pages.py); the last test
+reads the same WARC through mdfs's own reader and collection stage.
 """
 
 import json

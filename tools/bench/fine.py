@@ -55,13 +55,15 @@ def _demo_docs() -> list[dict]:
     return docs
 
 
+def _demo_set(kind: str) -> list[dict]:
+    """The demo corpus's documents of one kind (spam or clean)."""
+    return [{"id": d["id"], "kind": f"demo_{kind}", "text": d["text"], "set": "demo"}
+            for d in _demo_docs() if d["kind"] == kind]
+
+
 def spam_set() -> list[dict]:
     docs = [{**json.loads(line), "set": "written"} for line in WRITTEN.open(encoding="utf-8")]
-    docs += [
-        {"id": d["id"], "kind": "demo_spam", "text": d["text"], "set": "demo"}
-        for d in _demo_docs()
-        if d["kind"] == "spam"
-    ]
+    docs += _demo_set("spam")
     warc = SHARED / "cc-warc" / "warcfile.warc"
     if warc.exists():
         docs += [
@@ -73,11 +75,7 @@ def spam_set() -> list[dict]:
 
 
 def clean_set() -> list[dict]:
-    docs = [
-        {"id": d["id"], "kind": "demo_clean", "text": d["text"], "set": "demo"}
-        for d in _demo_docs()
-        if d["kind"] == "clean"
-    ]
+    docs = _demo_set("clean")
     wiki = SHARED / "wiki-zh" / "cmrc2018_paragraphs.zh-Hans.jsonl"
     if wiki.exists():
         docs += [
