@@ -39,7 +39,7 @@ from pathlib import Path
 import zstandard
 
 SEED = 20240617
-HERE = Path(__file__).resolve().parents[1] / "configs" / "demo"
+HERE = Path(__file__).resolve().parents[1] / "configs" / "demo"  # what this tool writes
 
 # How many documents of each kind (400 in all).
 COUNTS = {
