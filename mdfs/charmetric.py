@@ -1,5 +1,5 @@
 """Character agreement of a text with its gold main text: the one metric of the extraction benchmark
-(`mdfs.bench.extraction`) and of `mdfs eval --gold`, so their figures compare.
+(`tools.bench.extraction`) and of `mdfs eval --gold`, so their figures compare.
 
 Both texts are normalised the same way (`mdfs.textnorm`), optionally converted (the pipeline's OpenCC),
 and whitespace is removed. With E and G the multisets of characters (or character n-grams) of the text

@@ -16,59 +16,17 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mdfs", description="Clean Chinese web dumps into pretraining corpora.")
     p.add_argument("--log-level", default="INFO", choices=levels)
     sub = p.add_subparsers(dest="command", required=True)
-
-    _add_run_parser(sub, common)
-
-    rp = sub.add_parser("report", help="write report/ (HTML, Markdown, JSON) for a finished run", parents=[common])
-    rp.add_argument("run_dir", help="a run directory, local or s3://…")
-    rp.add_argument("--samples", type=int, default=5, help="rejected documents shown per reason")
-
-    st = sub.add_parser("stats", help="dataset statistics of any JSONL/Parquet/text corpus", parents=[common])
-    st.add_argument("paths", nargs="+", help="files, folders or globs, local or s3://…")
-    st.add_argument("--engine", choices=["ray", "serial"], default="ray", help="ray (default, embedded) or serial")
-    st.add_argument("--ray-address", help="join a running Ray cluster")
-    st.add_argument("--workers", type=int, help="CPUs of the embedded Ray instance (default: all)")
-    st.add_argument("--text-field", default="text")
-    st.add_argument("--json", metavar="FILE", help="also write the statistics as JSON")
-
-    e = sub.add_parser("eval", help="score a finished run against labelled documents or gold main text",
-                       parents=[common])
-    e.add_argument("run_dir", help="a run directory, local or s3://…")
-    e.add_argument("--labels", help="JSONL: id, label (keep|drop), category[, split]")
-    e.add_argument("--gold", help="JSONL: id, type, split, gold path of the page's main text (mdfs.goldtext); "
-                                  "scores the kept text's characters, e.g. configs/eval/zh_maintext.jsonl")
-    e.add_argument("--shared", help="root the gold paths are under (default: ../shared/corpora or "
-                                    "$MDFS_SHARED/corpora)")
-    e.add_argument("--split", help="only labels of this split (e.g. test: the held-out side)")
-    e.add_argument("--json", metavar="FILE", help="also write the full result as JSON")
-    e.add_argument("--show", type=int, default=50, help="wrongly dropped documents listed")
-
-    sg = sub.add_parser("stages", help="list the built-in stages and their parameters", parents=[common])
-    sg.add_argument("names", nargs="*", help="only these stages (default: all); with names, every parameter")
-    sg.add_argument("--params", action="store_true", help="list every parameter of every stage")
-    sg.add_argument("--json", action="store_true", help="print JSON instead of text")
-
-    x = sub.add_parser("export", help="write a run's corpus as training-ready files of a target size",
-                       parents=[common])
-    x.add_argument("run_dir", help="a run directory (or a folder of Parquet parts), local or s3://…")
-    x.add_argument("--output", "-o", required=True, help="a new or empty folder")
-    x.add_argument("--format", choices=["parquet", "jsonl", "jsonl.zst"], default="parquet")
-    x.add_argument("--columns", help="comma-separated columns to keep (default: all), e.g. id,text")
-    x.add_argument("--target-mb", type=float, default=512.0, help="size of each output file (default 512)")
-    x.add_argument("--shuffle-seed", type=int, help="shuffle rows deterministically with this seed")
-
-    v = sub.add_parser("validate", help="check a config and print the resolved plan", parents=[common])
-    v.add_argument("config", nargs="?")
-    v.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
-
     from mdfs.quality.commands import add_quality_parser
 
-    add_quality_parser(sub, [common])
+    for add in (_add_run, _add_report, _add_stats, _add_eval, _add_stages, _add_export, _add_validate,
+                add_quality_parser):
+        add(sub, [common])
     return p
 
 
-def _add_run_parser(sub, common: argparse.ArgumentParser) -> None:
-    r = sub.add_parser("run", help="run a pipeline", parents=[common])
+def _add_run(sub, parents: list) -> None:
+    """mdfs run: the pipeline."""
+    r = sub.add_parser("run", help="run a pipeline", parents=parents)
     r.add_argument("config", nargs="?", help="YAML recipe (default: configs/zh_web.yaml)")
     r.add_argument("--input", "-i", action="append",
                    help="file, folder or glob; local or s3://… (repeatable)")
@@ -87,6 +45,69 @@ def _add_run_parser(sub, common: argparse.ArgumentParser) -> None:
                    help="a quick look: read only about N documents, from shards spread over the input")
     r.add_argument("--no-progress", action="store_true", help="plain log lines instead of live progress bars")
     r.add_argument("--no-report", action="store_true", help="do not write report/ at the end (output.report)")
+
+
+def _add_report(sub, parents: list) -> None:
+    """mdfs report: report/ of a finished run."""
+    rp = sub.add_parser("report", help="write report/ (HTML, Markdown, JSON) for a finished run",
+                        parents=parents)
+    rp.add_argument("run_dir", help="a run directory, local or s3://…")
+    rp.add_argument("--samples", type=int, default=5, help="rejected documents shown per reason")
+
+
+def _add_stats(sub, parents: list) -> None:
+    """mdfs stats: dataset statistics of any corpus."""
+    st = sub.add_parser("stats", help="dataset statistics of any JSONL/Parquet/text corpus", parents=parents)
+    st.add_argument("paths", nargs="+", help="files, folders or globs, local or s3://…")
+    st.add_argument("--engine", choices=["ray", "serial"], default="ray",
+                    help="ray (default, embedded) or serial")
+    st.add_argument("--ray-address", help="join a running Ray cluster")
+    st.add_argument("--workers", type=int, help="CPUs of the embedded Ray instance (default: all)")
+    st.add_argument("--text-field", default="text")
+    st.add_argument("--json", metavar="FILE", help="also write the statistics as JSON")
+
+
+def _add_eval(sub, parents: list) -> None:
+    """mdfs eval: a finished run against labels or gold main text."""
+    e = sub.add_parser("eval", help="score a finished run against labelled documents or gold main text",
+                       parents=parents)
+    e.add_argument("run_dir", help="a run directory, local or s3://…")
+    e.add_argument("--labels", help="JSONL: id, label (keep|drop), category[, split]")
+    e.add_argument("--gold",
+                   help="JSONL: id, type, split, gold path of the page's main text (mdfs.goldtext); "
+                        "scores the kept text's characters, e.g. configs/eval/zh_maintext.jsonl")
+    e.add_argument("--shared", help="root the gold paths are under (default: ../shared/corpora or "
+                                    "$MDFS_SHARED/corpora)")
+    e.add_argument("--split", help="only labels of this split (e.g. test: the held-out side)")
+    e.add_argument("--json", metavar="FILE", help="also write the full result as JSON")
+    e.add_argument("--show", type=int, default=50, help="wrongly dropped documents listed")
+
+
+def _add_stages(sub, parents: list) -> None:
+    """mdfs stages: the built-in stages and their parameters."""
+    sg = sub.add_parser("stages", help="list the built-in stages and their parameters", parents=parents)
+    sg.add_argument("names", nargs="*", help="only these stages (default: all); with names, every parameter")
+    sg.add_argument("--params", action="store_true", help="list every parameter of every stage")
+    sg.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
+def _add_export(sub, parents: list) -> None:
+    """mdfs export: training-ready files."""
+    x = sub.add_parser("export", help="write a run's corpus as training-ready files of a target size",
+                       parents=parents)
+    x.add_argument("run_dir", help="a run directory (or a folder of Parquet parts), local or s3://…")
+    x.add_argument("--output", "-o", required=True, help="a new or empty folder")
+    x.add_argument("--format", choices=["parquet", "jsonl", "jsonl.zst"], default="parquet")
+    x.add_argument("--columns", help="comma-separated columns to keep (default: all), e.g. id,text")
+    x.add_argument("--target-mb", type=float, default=512.0, help="size of each output file (default 512)")
+    x.add_argument("--shuffle-seed", type=int, help="shuffle rows deterministically with this seed")
+
+
+def _add_validate(sub, parents: list) -> None:
+    """mdfs validate: check a config, print the plan."""
+    v = sub.add_parser("validate", help="check a config and print the resolved plan", parents=parents)
+    v.add_argument("config", nargs="?")
+    v.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
             from mdfs.exporter import export
 
             m = export(args.run_dir, args.output, fmt=args.format, target_mb=args.target_mb,
-                       columns=args.columns.split(",") if args.columns else None, shuffle_seed=args.shuffle_seed)
+                       columns=args.columns.split(",") if args.columns else None,
+                       shuffle_seed=args.shuffle_seed)
             print(f"exported {m['rows']} rows into {len(m['files'])} files under {args.output} "
                   f"({sum(f['bytes'] for f in m['files']) / 1e6:.1f} MB; _export.json lists them)")
             return 0
@@ -130,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     except MdfsError as e:
         print(f"mdfs: error: {e}", file=sys.stderr)
         return 2
-    except OSError as e:  # storage: an unreachable endpoint, refused credentials, a missing bucket, a full disk
+    except OSError as e:
+        # storage: an unreachable endpoint, refused credentials, a missing bucket, a full disk
         from mdfs.storage import explain
 
         print(f"mdfs: error: {explain(e)}", file=sys.stderr)
@@ -159,14 +182,14 @@ def _run(args) -> int:
     from mdfs.pipeline import run
 
     overrides = args.set + ([f"input.limit={args.limit}"] if args.limit else [])
-    summary = run(args.config, args.input, args.output, overrides=overrides, force=args.force, update=args.update,
-                  engine=args.engine, workers=args.workers, address=args.ray_address,
+    summary = run(args.config, args.input, args.output, overrides=overrides, force=args.force,
+                  update=args.update, engine=args.engine, workers=args.workers, address=args.ray_address,
                   progress=False if args.no_progress else None, report=False if args.no_report else None)
     from mdfs import storage
 
     print(format_report(summary.conservation))
-    print(f"done in {summary.seconds:.1f}s ({summary.shards_run} shard tasks run, {summary.shards_skipped} resumed "
-          "from an earlier run)")
+    print(f"done in {summary.seconds:.1f}s ({summary.shards_run} shard tasks run, "
+          f"{summary.shards_skipped} resumed from an earlier run)")
     print(f"  corpus:   {storage.join(summary.output, 'data')}/")
     print(f"  rejects:  {storage.join(summary.output, 'rejects')}/")
     print(f"  stats:    {storage.join(summary.output, 'stats')}/")
@@ -228,8 +251,8 @@ def _stats(args) -> int:
     from mdfs import storage
     from mdfs.datastats import compute_stats, format_stats
 
-    stats = compute_stats(args.paths, engine=args.engine, text_field=args.text_field, address=args.ray_address,
-                          workers=args.workers)
+    stats = compute_stats(args.paths, engine=args.engine, text_field=args.text_field,
+                          address=args.ray_address, workers=args.workers)
     print(format_stats(stats), end="")
     if args.json:
         storage.write_bytes(args.json, json.dumps(stats, ensure_ascii=False, indent=1).encode())

@@ -57,16 +57,18 @@ def local_paths(input_paths: list[str], root: str) -> list[str]:
 def refuse_local_paths(paths: list[str], nodes: list[str]) -> None:
     raise EngineError(
         f"the Ray cluster has {len(nodes)} nodes, but {', '.join(paths[:3])} "
-        f"{'is a local path' if len(paths) == 1 else 'are local paths'}: workers on other nodes would not see "
-        "them. Use object storage (s3://…) for input and output, or, if these paths are on a file system "
-        "mounted on every node (NFS, Lustre, …), set engine.shared_storage: true (mdfs then checks every node)")
+        f"{'is a local path' if len(paths) == 1 else 'are local paths'}: workers on other nodes "
+        "would not see them. Use object storage (s3://…) for input and output, or, if these paths are on a "
+        "file system mounted on every node (NFS, Lustre, …), set engine.shared_storage: true (mdfs then "
+        "checks every node)")
 
 
 def local_inputs(input_paths: list[str]) -> list[str]:
     """What a worker must see of the local inputs: each path, or the folder a glob reads below."""
     from mdfs.inputs import _is_glob, glob_root
 
-    return [storage.local_path(glob_root(p) if _is_glob(p) else p) for p in input_paths if not storage.is_uri(p)]
+    return [storage.local_path(glob_root(p) if _is_glob(p) else p) for p in input_paths
+            if not storage.is_uri(p)]
 
 
 def probe_path(root: str) -> str:

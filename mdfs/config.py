@@ -14,10 +14,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
+from mdfs.bundled import bundled
 from mdfs.errors import ConfigError
 
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
-DEFAULT_CONFIG = CONFIG_DIR / "zh_web.yaml"
+DEFAULT_CONFIG = bundled("mdfs.configs", "zh_web.yaml")
 
 
 class Strict(BaseModel):
@@ -39,7 +39,8 @@ class InputConfig(Strict):
     metadata: Literal["keep", "drop"] | list[str] = Field(
         "keep", description="input fields not consumed by mdfs: keep all, drop all, or keep the ones listed")
     metadata_prefix: str = Field("", description="prefix of the columns that carry input fields")
-    limit: int | None = Field(None, ge=1, description="read only about this many documents, from shards spread "
+    limit: int | None = Field(None, ge=1,
+                              description="read only about this many documents, from shards spread "
                               "over the input (a quick look at a recipe: --limit)")
 
 
@@ -68,7 +69,8 @@ class EngineConfig(Strict):
     address: str | None = None
     workers: int | None = Field(None, ge=1)
     runtime_env: dict[str, Any] = Field(default_factory=dict)
-    shared_storage: bool = Field(False, description="local input/output paths are on a file system mounted on "
+    shared_storage: bool = Field(False,
+                                 description="local input/output paths are on a file system mounted on "
                                  "every node of the cluster (NFS, Lustre, …); checked on every worker")
 
 
@@ -188,7 +190,8 @@ def load_config(
     base = path.resolve().parent
     paths = (data.get("input") or {}).get("paths", [])
     if isinstance(paths, list) and paths:
-        data["input"]["paths"] = [p if "://" in str(p) or Path(p).is_absolute() else str(base / p) for p in paths]
+        data["input"]["paths"] = [p if "://" in str(p) or Path(p).is_absolute() else str(base / p)
+                                  for p in paths]
     for section, values in (extra or {}).items():
         data.setdefault(section, {}).update({k: v for k, v in values.items() if v is not None})
     for text in overrides or []:

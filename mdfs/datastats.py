@@ -224,7 +224,8 @@ def format_stats(s: dict) -> str:
         f"| estimated tokens | {s['estimated_tokens']:,} ({s['token_estimate']}) |",
         f"| mean length | {s['mean_chars']:,} characters |",
         f"| unreadable records | {s['unreadable_records']:,} |",
-        f"| input | {s['input_bytes'] / 1e6:,.1f} MB in {s['shards']} shards, {s['engine']}, {s['seconds']} s |",
+        f"| input | {s['input_bytes'] / 1e6:,.1f} MB in {s['shards']} shards, {s['engine']}, "
+        f"{s['seconds']} s |",
         "",
         "Length percentiles (characters): "
         + ", ".join(f"{k} {v:,}" for k, v in s["length_percentiles"].items()),

@@ -129,7 +129,8 @@ def _table(counts: dict[tuple[str, str], Counter], name: str) -> list[dict]:
     drop rows the share removed (by any stage, dedup included)."""
     table = []
     for (label, key), c in sorted(counts.items()):
-        rate = c["kept"] / max(c["n"] - c["dedup"], 1) if label == "keep" else (c["dropped"] + c["dedup"]) / c["n"]
+        rate = c["kept"] / max(c["n"] - c["dedup"], 1) if label == "keep" \
+            else (c["dropped"] + c["dedup"]) / c["n"]
         table.append({"label": label, name: key, "n": c["n"], "kept": c["kept"], "dropped": c["dropped"],
                       "dedup": c["dedup"], "rate": round(rate, 4)})
     return table

@@ -62,7 +62,8 @@ def _converter():
     return opencc.OpenCC("t2s").convert
 
 
-def score_pages(run_dir: str, gold_path: str, split: str | None = None, root: Path | None = None) -> list[dict]:
+def score_pages(run_dir: str, gold_path: str, split: str | None = None,
+                root: Path | None = None) -> list[dict]:
     """One row per gold page: its outcome in the run and its character scores."""
     if not _finished(run_dir):
         raise MdfsError(f"{run_dir}: no documents in data/ or rejects/: not a finished mdfs run")
@@ -99,13 +100,16 @@ def summarize(pages: list[dict], key: str) -> list[dict]:
     for name, rows in sorted(groups.items(), key=lambda kv: (kv[0] == "all", kv[0])):
         kept_chars = sum(r["chars"] for r in rows)
         table.append({key: name, "pages": len(rows), "dropped": sum(not r["kept"] for r in rows),
-                      **{m: round(statistics.mean(r[m] for r in rows), 4) for m in ("f1", "p", "r", "f1_if_kept")},
-                      "boilerplate_share": round(sum(r["boilerplate_chars"] for r in rows) / max(kept_chars, 1), 4),
+                      **{m: round(statistics.mean(r[m] for r in rows), 4)
+                         for m in ("f1", "p", "r", "f1_if_kept")},
+                      "boilerplate_share": round(sum(r["boilerplate_chars"] for r in rows) / max(kept_chars,
+                                                                                                 1), 4),
                       "chars_kept": kept_chars, "gold_chars": sum(r["gold_chars"] for r in rows)})
     return table
 
 
-def evaluate_maintext(run_dir: str, gold_path: str, split: str | None = None, root: Path | None = None) -> dict:
+def evaluate_maintext(run_dir: str, gold_path: str, split: str | None = None,
+                      root: Path | None = None) -> dict:
     pages = score_pages(run_dir, gold_path, split, root)
     return {"run": run_dir, "gold": gold_path, "split": split, "pages": pages,
             "types": summarize(pages, "type"), "sets": summarize(pages, "set"),
@@ -114,11 +118,11 @@ def evaluate_maintext(run_dir: str, gold_path: str, split: str | None = None, ro
 
 def format_maintext(res: dict, show: int = 15) -> str:
     lines = [f"main text: run {res['run']}  gold {res['gold']}  split {res['split'] or 'all'}",
-             "macro means over pages (a dropped page scores 0); boilerplate = kept characters not in the gold "
-             "/ kept characters; F1 if kept = had no stage dropped a page"]
+             "macro means over pages (a dropped page scores 0); boilerplate = kept characters "
+             "not in the gold / kept characters; F1 if kept = had no stage dropped a page"]
     for key, table in (("type", res["types"]), ("set", res["sets"])):
-        lines.append(f"\n{key:12} {'pages':>5} {'dropped':>7} {'F1':>6} {'P':>6} {'R':>6} {'boilerplate':>11} "
-                     f"{'F1 if kept':>10}")
+        lines.append(f"\n{key:12} {'pages':>5} {'dropped':>7} {'F1':>6} {'P':>6} {'R':>6} "
+                     f"{'boilerplate':>11} {'F1 if kept':>10}")
         lines += [f"{r[key]:12} {r['pages']:5} {r['dropped']:7} {r['f1']:6.3f} {r['p']:6.3f} {r['r']:6.3f} "
                   f"{r['boilerplate_share']:11.1%} {r['f1_if_kept']:10.3f}" for r in table]
     dropped = [p for p in res["pages"] if p.get("kept") is False]

@@ -105,7 +105,8 @@ def _parts(source: str) -> list[str]:
     folder = data if storage.exists(data) else source
     parts = [p for p in storage.list_files(folder) if p.endswith(".parquet") and not _hidden(p)]
     if not parts:
-        raise InputError(f"{source}: no Parquet parts to export (a run directory or a folder of .parquet files)")
+        raise InputError(f"{source}: no Parquet parts to export (a run directory or a folder of "
+                         f".parquet files)")
     return parts
 
 
@@ -148,7 +149,8 @@ def _scatter(part: str, columns, seed: int, buckets: int, scratch: str, index: i
 
 
 def _gather(scratch: str, bucket: int) -> pa.Table | None:
-    files = [f for f in storage.list_files(storage.join(scratch, f"bucket-{bucket:05d}")) if f.endswith(".parquet")]
+    files = [f for f in storage.list_files(storage.join(scratch, f"bucket-{bucket:05d}"))
+             if f.endswith(".parquet")]
     if not files:
         return None
     table = concat([storage.read_parquet(f) for f in files])
@@ -175,7 +177,8 @@ class _Writer:
             self._parquet.write_table(table)
         else:
             for batch in table.to_batches(4096):  # not the whole bucket as Python objects at once
-                lines = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in batch.to_pylist())
+                lines = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n"
+                                for r in batch.to_pylist())
                 (self._zstd or self._sink).write(lines.encode())
         self._rows += table.num_rows
         if self._sink.tell() >= self.target:

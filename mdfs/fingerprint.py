@@ -33,7 +33,8 @@ def file_identities(shards: list) -> dict[str, list[int]]:
 def assign_keys(shards: list, identities: dict[str, list[int]]) -> list[str]:
     """Set `shard.key` on every shard and return the keys in shard order."""
     for shard in shards:
-        parts = [[p.path, p.kind, p.start, p.end, p.compression, identities.get(p.path)] for p in shard.pieces]
+        parts = [[p.path, p.kind, p.start, p.end, p.compression, identities.get(p.path)]
+                 for p in shard.pieces]
         parts += [shard.limit, shard.web_input]  # web_input: which columns every part has
         shard.key = hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:24]
     return [s.key for s in shards]

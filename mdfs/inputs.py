@@ -100,7 +100,8 @@ def _expand(path: str) -> list[tuple[str, str]]:
         if storage.is_uri(path):
             files = [f for f in storage.list_files(root) if fnmatch.fnmatch(f, path)]
         else:
-            matches = sorted(glob.glob(_literal_folders(path), recursive=True))  # a matched folder is read whole
+            # a matched folder is read whole
+            matches = sorted(glob.glob(_literal_folders(path), recursive=True))
             files = sorted({f for m in matches for f in (_walk_local(m) if os.path.isdir(m) else [m])
                             if os.path.isdir(m) or _regular_file(f)})
         return [(f, root) for f in files]

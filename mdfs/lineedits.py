@@ -67,8 +67,8 @@ def cut_lines(texts: pa.Array | pa.ChunkedArray, rows: np.ndarray, lines: np.nda
     pos, first = np.unique(offsets[rows[ok]] + lines[ok], return_index=True)
     cut = np.zeros(len(flat), bool)
     cut[pos] = True
-    length = np.asarray(pc.utf8_length(flat).to_numpy(zero_copy_only=False), dtype=np.int64) if len(flat) else \
-        np.zeros(0, np.int64)
+    length = np.asarray(pc.utf8_length(flat).to_numpy(zero_copy_only=False), dtype=np.int64) \
+        if len(flat) else np.zeros(0, np.int64)
     out = CutResult(texts, pa.nulls(n, pa.string()), np.bincount(owner[cut], minlength=n),
                     np.bincount(owner[cut], weights=length[cut], minlength=n).astype(np.int64))
     if not len(pos):

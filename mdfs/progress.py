@@ -21,7 +21,8 @@ class Progress:
             from rich.progress import TimeRemainingColumn
 
             self._bar = RichProgress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                     TextColumn("{task.fields[info]}"), TimeRemainingColumn(), transient=False)
+                                     TextColumn("{task.fields[info]}"), TimeRemainingColumn(),
+                                     transient=False)
             self._task = self._bar.add_task(label, total=total_items, info="")
             self._bar.start()
 

@@ -62,7 +62,8 @@ class ReadBatch:
     def add_web(self, rec: RawRecord, source: str) -> None:
         """A web payload still to be decoded by the collection stage (text stays null)."""
         for k, v in (("id", rec.id), ("text", None), ("url", rec.url), ("source", source),
-                     ("domain", rec.domain), ("fetch_date", rec.fetch_date), ("warc_record_id", rec.record_id),
+                     ("domain", rec.domain), ("fetch_date", rec.fetch_date),
+                     ("warc_record_id", rec.record_id),
                      ("content_type", rec.content_type), ("http_charset", rec.http_charset),
                      ("raw", rec.raw)):
             self.docs[k].append(v)
@@ -197,11 +198,13 @@ class PieceReader:
             batch.quarantine(rid, "malformed_json", f"{piece.path}: {e}", text_line, piece.rel)
             return
         except RecursionError:
-            batch.quarantine(rid, "malformed_json", f"{piece.path}: JSON nested deeper than Python's recursion "
+            batch.quarantine(rid, "malformed_json",
+                             f"{piece.path}: JSON nested deeper than Python's recursion "
                              "limit", text_line, piece.rel)
             return
         if not isinstance(rec, dict):
-            batch.quarantine(rid, "malformed_json", f"{piece.path}: a JSON {type(rec).__name__}, not an object",
+            batch.quarantine(rid, "malformed_json",
+                             f"{piece.path}: a JSON {type(rec).__name__}, not an object",
                              text_line, piece.rel)
             return
         text = rec.get(cfg.text_field)
@@ -261,7 +264,8 @@ class PieceReader:
                 elif not text.strip():
                     batch.quarantine(rid, "empty_text", "", "", piece.rel)
                 elif len(text) * 3 > self.max_bytes and len(text.encode()) > self.max_bytes:
-                    batch.quarantine(rid, "too_large", f"{piece.path}: {len(text)} characters > input.max_doc_mb",
+                    batch.quarantine(rid, "too_large",
+                                     f"{piece.path}: {len(text)} characters > input.max_doc_mb",
                                      text, piece.rel)
                 else:
                     batch.add(rid, text, url if isinstance(url, str) else None, piece.rel)
@@ -283,7 +287,8 @@ class PieceReader:
             return None
         batch.bytes_read = len(raw)
         if len(raw) > self.max_bytes:
-            batch.quarantine(piece.rel, "too_large", f"{piece.path}: larger than input.max_doc_mb", raw, piece.rel)
+            batch.quarantine(piece.rel, "too_large", f"{piece.path}: larger than input.max_doc_mb", raw,
+                             piece.rel)
             return None
         return raw
 
@@ -383,6 +388,7 @@ def _decode_line(raw: bytes, encoding: str) -> str:
 def _damage_detail(piece: Piece, pos: int, error: Exception, damage: Damage | None) -> str:
     where = f"{piece.path}: unreadable from byte {pos} of the decompressed stream: {error}"
     if damage is not None and not damage.truncated:
-        where += (f" (decompression fails at byte {damage.at}; the damaged gzip member or zstd frame starts at "
+        where += (f" (decompression fails at byte {damage.at}; the damaged gzip member or zstd "
+                  f"frame starts at "
                   f"byte {damage.member_start}, so records after its first unreadable one are not trusted)")
     return where + "; the rest of the file is lost"

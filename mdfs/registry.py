@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from collections.abc import Callable
 
 from pydantic import ValidationError
@@ -12,13 +13,25 @@ from mdfs.errors import ConfigError
 from mdfs.stage import GlobalStage, Stage
 
 BUILTIN_STAGES = {
-    "collection": "stages.collection:Collection",
-    "coarse": "stages.coarse:CoarseFilter",
-    "quality": "stages.quality:QualityFilter",
-    "dedup": "stages.dedup:Dedup",
-    "boilerplate": "stages.boilerplate:Boilerplate",
-    "fine": "stages.fine:FineFilter",
+    "collection": "mdfs.stages.collection:Collection",
+    "coarse": "mdfs.stages.coarse:CoarseFilter",
+    "quality": "mdfs.stages.quality:QualityFilter",
+    "dedup": "mdfs.stages.dedup:Dedup",
+    "boilerplate": "mdfs.stages.boilerplate:Boilerplate",
+    "fine": "mdfs.stages.fine:FineFilter",
 }
+
+
+def builtin_module(module: str) -> str:
+    """`stages.…` names a built-in module by its name before the stages moved under `mdfs` (older recipes
+    and hooks): it means `mdfs.stages.…` when that exists, so it never imports a second copy of the stages
+    from a checkout nor needs a top-level `stages` package."""
+    if module != "stages" and not module.startswith("stages."):
+        return module
+    try:
+        return "mdfs." + module if importlib.util.find_spec("mdfs." + module) else module
+    except ImportError:  # a parent of the name is a module, not a package
+        return module
 
 
 def load_object(path: str, what: str = "object"):
@@ -26,6 +39,7 @@ def load_object(path: str, what: str = "object"):
     module, _, attr = path.partition(":") if ":" in path else path.rpartition(".")
     if not module or not attr:
         raise ConfigError(f"{what} {path!r}: expected 'package.module:Name'")
+    module = builtin_module(module)
     try:
         return getattr(importlib.import_module(module), attr)
     except ImportError as e:
@@ -51,7 +65,8 @@ def build_stage(spec: StageSpec, index: int) -> Stage | GlobalStage:
     try:
         params = cls.Params.model_validate(spec.with_)
     except ValidationError as e:
-        raise ConfigError("invalid stage parameters\n" + validation_message(e, f"stages[{index}].with")) from None
+        problems = validation_message(e, f"stages[{index}].with")
+        raise ConfigError("invalid stage parameters\n" + problems) from None
     return cls(spec.name, params)
 
 

@@ -35,7 +35,8 @@ def check_paths(input_paths: list[str], shards: list, root: str) -> None:
     """Refuse an output that overlaps the input, or that is a file."""
     fs, p = storage.resolve(root)
     if fs.get_file_info(p).type == pafs.FileType.File:
-        raise OutputError(f"output {root} is a file: give a folder (new, empty, or an earlier run of this recipe)")
+        raise OutputError(f"output {root} is a file: give a folder (new, empty, or an earlier run "
+                          f"of this recipe)")
     out = _real(root)
     for path in input_paths:
         if storage.is_uri(path) != storage.is_uri(root):
@@ -46,13 +47,13 @@ def check_paths(input_paths: list[str], shards: list, root: str) -> None:
         else:
             reads = [path] if _is_dir(path) else []
         if any(_inside(out, _real(folder)) for folder in reads) or _inside(_real(path.split("*")[0]), out):
-            raise OutputError(f"output {root} overlaps input {path}: mdfs never writes into its input, and never "
-                              "reads its own output")
+            raise OutputError(f"output {root} overlaps input {path}: mdfs never writes into its "
+                              f"input, and never reads its own output")
     for shard in shards:
         for piece in shard.pieces:
             if storage.is_uri(piece.path) == storage.is_uri(root) and _inside(_real(piece.path), out):
-                raise OutputError(f"input file {piece.path} is inside the output {root}: mdfs never reads its "
-                                  "own output")
+                raise OutputError(f"input file {piece.path} is inside the output {root}: mdfs "
+                                  f"never reads its own output")
 
 
 def _real(path: str) -> str:
@@ -92,7 +93,8 @@ def prepare(layout: RunLayout, config_hash: str, identities: dict, keys: list[st
             clear_run(layout)
         elif changes := _changes(old, marker):
             if force:
-                log.warning("--force: inputs changed (%s); removing the previous run in %s", changes, layout.root)
+                log.warning("--force: inputs changed (%s); removing the previous run in %s", changes,
+                            layout.root)
                 clear_run(layout)
             elif update and "shards" in old:
                 stale = fingerprint.stale_shards(old["shards"], keys)
@@ -103,7 +105,8 @@ def prepare(layout: RunLayout, config_hash: str, identities: dict, keys: list[st
                 hint = "--update to redo the shards they touch, or " if "shards" in old else ""
                 older = " (it was made by an earlier mdfs version)" if old.get("mdfs_run") == 1 else ""
                 raise OutputError(f"the inputs changed since the run in {layout.root}{older} ({changes}): "
-                                  f"resuming would mix old and new shards; use {hint}--force to start it over")
+                                  f"resuming would mix old and new shards; use {hint}--force to start it "
+                                  "over")
         else:
             log.info("resuming the run in %s", layout.root)
     remove_temp_files(layout)
@@ -145,7 +148,8 @@ def invalidate(layout: RunLayout, segments, shards: list[int]) -> None:
         downstream = (
             (top == "data" and later)
             or (top == "rejects" and len(parts) > 2 and parts[1] in later_stages)
-            or (top == "_work" and len(parts) > 2 and parts[1] in global_stages and not stem.startswith("map-"))
+            or (top == "_work" and len(parts) > 2 and parts[1] in global_stages
+                and not stem.startswith("map-"))
             or (top == "_work" and parts[1].startswith("seg") and parts[1] != "seg0")
             or (top == "stats" and parts[1] == "global")
             or (top == "stats" and parts[1] == "shards" and not stem.startswith("seg0-"))

@@ -108,7 +108,8 @@ class RunLock:
         try:
             fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:
-            raise OutputError(f"{self.root}: another mdfs run took the lock {self.path} at the same time") from None
+            raise OutputError(f"{self.root}: another mdfs run took the lock {self.path} at the same "
+                              "time") from None
         with os.fdopen(fd, "wb") as f:
             f.write(data)
 

@@ -24,7 +24,8 @@ def _fields(model: type[BaseModel], prefix: str = "") -> list[dict]:
     out = []
     for key, field in model.model_fields.items():
         name = prefix + (field.alias or key)
-        sub = field.annotation if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel) \
+        sub = field.annotation if isinstance(field.annotation, type) \
+            and issubclass(field.annotation, BaseModel) \
             else None
         if sub is not None:
             out += _fields(sub, name + ".")

@@ -36,7 +36,8 @@ def _fs_for_uri(scheme_and_bucket: str) -> pafs.FileSystem:
         region = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION")
         if region:
             kwargs["region"] = region
-        # delayed open: a small object is one PUT, not a multipart upload (create, part, complete) after a HEAD
+        # delayed open: a small object is one PUT, not a multipart upload (create, part, complete) after a
+        # HEAD
         return pafs.S3FileSystem(allow_delayed_open=True, **kwargs)
     fs, _ = pafs.FileSystem.from_uri(scheme_and_bucket)
     return fs
@@ -123,7 +124,8 @@ def sha256(path: str, start: int = 0, end: int = -1, chunk: int = 1 << 20) -> st
 
 
 def size_if_exists(path: str) -> int | None:
-    """The size of a file, or None if there is none: one metadata call where exists() + file_size() make two."""
+    """The size of a file, or None if there is none: one metadata call where exists() + file_size() make
+    two."""
     fs, p = resolve(path)
     info = fs.get_file_info(p)
     return None if info.type == pafs.FileType.NotFound else (info.size or 0)
@@ -220,7 +222,8 @@ STORAGE_HINTS = (
      "cannot reach the object store{endpoint}: is it running, and is AWS_ENDPOINT_URL right?"),
     (("ACCESS_DENIED", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "No credentials",
       "Unable to locate credentials", "ExpiredToken"),
-     "the object store refused the credentials: check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or AWS_PROFILE)"),
+     "the object store refused the credentials: check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY "
+     "(or AWS_PROFILE)"),
     (("NoSuchBucket", "NO_SUCH_BUCKET", "Bucket does not exist"), "the bucket does not exist"),
 )
 

@@ -55,7 +55,8 @@ class Decompressed:
             yield chunk
 
     def _slices(self, step: int) -> Iterator[tuple[int, bytes]]:
-        """(compressed offset, bytes) of the raw stream in pieces of `step`, single bytes from careful_from."""
+        """(compressed offset, bytes) of the raw stream in pieces of `step`, single bytes from
+        careful_from."""
         offset, careful = 0, self.careful_from
         while chunk := self.raw.read(self.chunk_size):
             i = 0
@@ -121,7 +122,8 @@ class Damage:
 
     error: Exception
     at: int  # decompressed offset where decompression failed
-    member_start: int  # decompressed offset where the failing member/frame began: nothing before it is suspect
+    # decompressed offset where the failing member/frame began: nothing before it is suspect
+    member_start: int
     raw_at: int  # compressed offset of the step that failed (see Decompressed.careful_from)
 
     @property

@@ -13,12 +13,12 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from fastwarc.stream_io import BrotliReader, ChunkedReader, GzipReader
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
 from mdfs import storage
+from mdfs.hosts import host
 from mdfs.streams import ERRORS as STREAM_ERRORS
 from mdfs.streams import Decompressed, check_stream
 
@@ -141,7 +141,8 @@ class DecodedStream(io.RawIOBase):
         try:
             self._open(rec.offset)
             blank = self.read(1 << 16).find(b"\r\n\r\n")
-            return None if blank < 0 or rec.block_length < 0 else rec.offset + blank + 4 + rec.block_length + 4
+            return None if blank < 0 or rec.block_length < 0 \
+                else rec.offset + blank + 4 + rec.block_length + 4
         finally:
             self.error = self.error or error
 
@@ -179,16 +180,6 @@ class DecodedStream(io.RawIOBase):
                 return self.pos
             keep = min(len(data), 16)
             carry, base = data[-keep:], base + len(data) - keep
-
-
-def domain_of(url: str | None) -> str | None:
-    if not url:
-        return None
-    try:
-        host = urlsplit(url.strip()).hostname
-    except ValueError:
-        return None
-    return host.lower().rstrip(".") if host else None
 
 
 def _media_type(value: str | None) -> str | None:
@@ -234,7 +225,8 @@ def iter_records(stream: DecodedStream, rel: str, max_bytes: int) -> Iterator[Ra
                     end = stream.record_end(pending) or end  # the stream may run on into a cut header
                 yield _vouch(stream, pending, end, last=True, doubt=doubt)
             break
-        end = stream.cut_in_header_after(pending) if pending is not None and stream.error is not None else None
+        end = stream.cut_in_header_after(pending) if pending is not None and stream.error is not None \
+            else None
         if end is not None:  # the file ends inside the next header: damage, not a lie; this record is whole
             yield _vouch(stream, pending, end, last=False, doubt=doubt)
             break
@@ -299,7 +291,7 @@ def _record(rec, rel: str, max_bytes: int) -> RawRecord:
     ctype = rec.http_content_type if http else headers.get("Content-Type")
     block = headers.get("Content-Length") or ""
     out = RawRecord(
-        id=record_id.strip("<>") if record_id else f"{rel}@{offset}", url=url, domain=domain_of(url),
+        id=record_id.strip("<>") if record_id else f"{rel}@{offset}", url=url, domain=host(url),
         fetch_date=date, record_id=record_id, content_type=_media_type(ctype),
         http_charset=rec.http_charset if http else None, offset=offset,
         block_length=int(block) if block.strip().isdigit() else -1)

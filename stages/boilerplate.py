@@ -40,41 +40,40 @@ from pydantic import Field
 
 from mdfs.config import Strict
 from mdfs.globalwork import GlobalWork
+from mdfs.hosts import host
 from mdfs.lineedits import cut_lines, split_lines
 from mdfs.stage import REJECT, GlobalStage, Phase, StageContext, add_details, reject_where
-from mdfs.warc import domain_of
+from mdfs.stages.boilercuts import CORPUS, PAGE_SHIFT, SITE, as_numpy, choose_cuts
 
-SITE, CORPUS = "site", "corpus"  # kinds of cut
 NO_SITE = 0  # site hash of documents without a site: only the corpus rule applies to them
-PAGE_SHIFT = 40  # page id = shard << 40 | row
 PROSE_END = r"[。！？][”’」』）)\"']*$"
 NUMERIC = r"^[0-9\p{P}\p{S}]+$"  # digits and punctuation only: a counter ("326") or a section number ("01")
 
 
 class Params(Strict):
     buckets: int = Field(16, ge=1, le=65536, description="site partitions; bounds memory per task")
-    min_pages: int = Field(2, ge=2, description="site rule: a line on at least this many pages of its site...")
+    min_pages: int = Field(2, ge=2,
+                           description="site rule: a line on at least this many pages of its site...")
     min_share: float = Field(0.5, gt=0.0, le=1.0, description="...and on at least this share of them")
-    block_share: float = Field(0.1, gt=0.0, le=1.0, description="a line on fewer pages, down to this share, is "
+    block_share: float = Field(0.1, gt=0.0, le=1.0,
+                               description="a line on fewer pages, down to this share, is "
                                "cut only within a block of lines on exactly the same pages")
-    corpus_min_pages: int = Field(1000, ge=0, description="corpus rule: a line on this many pages... (0: off)")
+    corpus_min_pages: int = Field(1000, ge=0,
+                                  description="corpus rule: a line on this many pages... (0: off)")
     corpus_min_sites: int = Field(20, ge=1, description="...of at least this many sites")
     prose_chars: int = Field(40, ge=0, description="a sentence-final line this long is never cut by the site "
                              "rule (0: no such guard)")
     keep_isolated: bool = Field(True, description="keep a recurring line whose previous and next lines stay")
-    copy_prose_lines: int = Field(3, ge=0, description="this many recurring prose lines on the same pages mark "
+    copy_prose_lines: int = Field(3, ge=0,
+                                  description="this many recurring prose lines on the same pages mark "
                                   "copies of one story: lines on exactly those pages are kept (0: off)")
-    min_chars: int = Field(30, ge=0, description="a page with fewer visible characters left after its cuts is "
+    min_chars: int = Field(30, ge=0,
+                           description="a page with fewer visible characters left after its cuts is "
                            "rejected (boilerplate_only)")
     without_domain: Literal["skip", "source", "directory"] = Field(
         "skip", description="documents with neither domain nor url: no site rule (skip), one site per source "
         "file, or one per source directory (site mirrors: a folder of HTML files per site)")
     cut_column: bool = Field(True, description="keep the cut lines of each page in `<stage>__cut` (audit)")
-
-
-def _np(values, dtype) -> np.ndarray:
-    """An Arrow array (or column) as numpy."""
-    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=dtype)
 
 
 def _share(t: pa.Table) -> pa.Array:
@@ -94,7 +93,8 @@ def hash64(values: list[str]) -> np.ndarray:
 def line_keys(lines: pa.Array) -> tuple[pa.Array, pa.Array]:
     """Normalised line (whitespace removed, a run of digits → 0, lower case: '关注数 6414' and '关注数 12'
     are one line) and whether it reads as prose-ending. Pure pyarrow kernels."""
-    key = pc.utf8_lower(pc.replace_substring_regex(pc.replace_substring_regex(lines, r"\s+", ""), r"\d+", "0"))
+    key = pc.utf8_lower(pc.replace_substring_regex(pc.replace_substring_regex(lines, r"\s+", ""), r"\d+",
+                                                   "0"))
     return key, pc.match_substring_regex(key, PROSE_END)
 
 
@@ -108,7 +108,8 @@ def hash_keys(keys: pa.Array) -> np.ndarray:
 
 
 def site_names(batch: pa.Table, without_domain: str) -> list[str | None]:
-    """The site of each document: `domain`, else the host of `url` (without www.), else by `without_domain`."""
+    """The site of each document: `domain`, else the host of `url` (without www.), else by
+    `without_domain`."""
     n = batch.num_rows
 
     def col(name):
@@ -116,7 +117,7 @@ def site_names(batch: pa.Table, without_domain: str) -> list[str | None]:
 
     out = []
     for dom, url, src in zip(col("domain"), col("url"), col("source")):
-        site = dom or domain_of(url)
+        site = dom or host(url)
         if site:
             out.append(site.lower().removeprefix("www."))
         elif src and without_domain == "source":
@@ -191,7 +192,7 @@ def line_stats(occ: pa.Table) -> pa.Table:
     mixed = _mix(np.asarray(d.column("version").to_numpy(), dtype=np.int64))
     with np.errstate(over="ignore"):
         sig = np.add.reduceat(mixed, starts).view(np.int64)
-    prose = np.maximum.reduceat(_np(d.column("prose"), np.int8), starts)
+    prose = np.maximum.reduceat(as_numpy(d.column("prose"), np.int8), starts)
     t = pa.table({"site": site[starts], "hash": hsh[starts], "pages": np.diff(np.append(starts, len(site))),
                   "sig": sig, "prose": prose.astype(bool)})
     return t.join(site_pages, "site").sort_by([("site", "ascending"), ("hash", "ascending")])
@@ -237,73 +238,6 @@ def corpus_rule(counts: pa.Table, min_pages: int, min_sites: int) -> pa.Table:
     return t.filter(keep).sort_by("hash")
 
 
-def choose_cuts(occ: pa.Table, template: pa.Table, frequent: pa.Table, keep_isolated: bool,
-                ctx: StageContext | None = None) -> pa.Table:
-    """Which occurrences to cut: `occ` (site, hash, page, line) → rows (shard, row, line, kind).
-
-    - corpus-frequent lines: always;
-    - strong template lines (≥ min_share of the site's pages): unless isolated, i.e. both neighbours (the
-      page's previous and next non-blank lines) stay and one of them ends like a sentence: the line sits
-      inside running text. A label between unique headlines ("新闻", a picture count in a list) is not
-      isolated in that sense, and goes. A number only needs both neighbours to stay, or running text on
-      one side;
-    - other template lines (≥ block_share): only inside a block, i.e. a neighbour is on exactly the same
-      pages or both neighbours are strong template lines — a template of some of the site's pages (list
-      pages, a column) repeats as a unit, while a short line many articles share ("谢谢！", "（完）") has
-      article text on at least one side."""
-    occ = occ.sort_by([("page", "ascending"), ("line", "ascending")])
-    n = occ.num_rows
-    corpus = np.asarray(pc.is_in(occ.column("hash"), value_set=frequent.column("hash")).to_numpy(
-        zero_copy_only=False), dtype=bool) if frequent.num_rows else np.zeros(n, bool)
-    marked = template.select(["site", "hash", "sig", "strong"]).append_column(
-        "t", pa.array(np.ones(template.num_rows, bool)))
-    flags = occ.select(["site", "hash"]).append_column("i", pa.array(np.arange(n, dtype=np.int64))) \
-        .join(marked, ["site", "hash"]).sort_by("i")
-    site = np.asarray(flags.column("t").fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
-    strong = site & _np(flags.column("strong").fill_null(False), bool)
-    sig = np.asarray(flags.column("sig").fill_null(0).to_numpy(), dtype=np.int64)
-    page = np.asarray(occ.column("page").to_numpy(), dtype=np.int64)
-    prev_same = np.zeros(n, bool)  # the previous line is on the same page
-    prev_same[1:] = page[1:] == page[:-1]
-    next_same = np.zeros(n, bool)
-    next_same[:-1] = prev_same[1:]
-    block = np.zeros(n, bool)  # a neighbour is a template line on exactly the same set of pages...
-    both = np.zeros(n, bool)  # ...or both neighbours are template lines
-    if n > 1:
-        same = site[1:] & site[:-1] & (sig[1:] == sig[:-1]) & prev_same[1:]
-        block[1:] |= same
-        block[:-1] |= same
-    if n > 2:
-        hard = strong | corpus
-        both[1:-1] = prev_same[1:-1] & next_same[1:-1] & hard[:-2] & hard[2:]
-    weak = site & ~strong & ~corpus
-    cand = corpus | strong | (weak & (block | both))
-    isolated = np.zeros(n, bool)
-    if keep_isolated and n > 2:
-        sentence = _np(pc.or_(occ.column("sentence"), occ.column("prose")), bool)
-        numeric = np.asarray(occ.column("numeric").to_numpy(zero_copy_only=False), dtype=bool)
-        kept_sentence = ~cand & sentence
-        alone = np.zeros(n, bool)  # both neighbours stay
-        alone[1:-1] = prev_same[1:-1] & next_same[1:-1] & ~cand[:-2] & ~cand[2:]
-        in_text = np.zeros(n, bool)  # ...and one of them is running text
-        in_text[1:-1] = alone[1:-1] & (kept_sentence[:-2] | kept_sentence[2:])
-        beside = np.zeros(n, bool)  # a neighbour that stays is running text
-        beside[1:] |= prev_same[1:] & kept_sentence[:-1]
-        beside[:-1] |= next_same[:-1] & kept_sentence[1:]
-        # '01' and '326' are one line after normalisation: a number is a section number when alone or
-        # beside running text, a counter inside a widget
-        isolated = strong & ~corpus & (in_text | (numeric & (alone | beside)))
-    cut = cand & ~isolated
-    if ctx is not None:
-        ctx.count("kept_isolated", int(isolated.sum()))
-        ctx.count("kept_outside_blocks", int((weak & ~block & ~both).sum()))
-    kinds = np.where(corpus, CORPUS, SITE)[cut]
-    page = page[cut]
-    return pa.table({"shard": pa.array(page >> PAGE_SHIFT, pa.int32()),
-                     "row": pa.array(page & ((1 << PAGE_SHIFT) - 1), pa.int64()),
-                     "line": occ.column("line").filter(pa.array(cut)), "kind": pa.array(kinds, pa.string())})
-
-
 class Boilerplate(GlobalStage):
     """The built-in `boilerplate` stage (see the module docstring)."""
 
@@ -340,7 +274,7 @@ class Boilerplate(GlobalStage):
         work.write("template", item, template)
         if p.corpus_min_pages:
             counts = line_counts(occ)
-            ids = _np(counts.column("hash"), np.int64).view(np.uint64) % np.uint64(self.buckets)
+            ids = as_numpy(counts.column("hash"), np.int64).view(np.uint64) % np.uint64(self.buckets)
             work.write_partitioned("counts", counts, ids.astype(np.int64), self.buckets)
 
     def _corpus(self, item: int, work: GlobalWork, ctx: StageContext) -> None:
@@ -371,7 +305,7 @@ class Boilerplate(GlobalStage):
             live = np.asarray(pc.is_null(batch.column(REJECT)).to_numpy(zero_copy_only=False), dtype=bool)
             edits = edits.filter(pa.array(live[rows]))
             rows = rows[live[rows]]
-        lines, kinds = _np(edits.column("line"), np.int64), edits.column("kind").to_pylist()
+        lines, kinds = as_numpy(edits.column("line"), np.int64), edits.column("kind").to_pylist()
         res = cut_lines(batch.column("text"), rows, lines, kinds)
         left = np.asarray(pc.utf8_length(pc.replace_substring_regex(pc.fill_null(res.texts, ""), r"\s+", ""))
                           .to_numpy(zero_copy_only=False), dtype=np.int64)

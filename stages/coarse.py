@@ -20,14 +20,14 @@ from pydantic import Field
 
 from mdfs.config import Strict
 from mdfs.stage import REJECT, Stage, StageContext, add_details, reject_where
-from stages.rules.chars import ratio
-from stages.rules.document import DocumentRules, char_metrics, line_metrics, prose_chars, url_ratio
-from stages.rules.lexicon import Lexicon, LexiconRules
-from stages.rules.lines import LineCleaner, LineCleaning
-from stages.rules.pii import PiiMasker, PiiMasking
-from stages.rules.repetition import RepetitionRules, duplicate_fractions, ngram_shares
-from stages.rules.spamblocks import SpamBlockCutter, SpamBlocks
-from stages.rules.urls import UrlMatcher, UrlRules
+from mdfs.stages.rules.chars import ratio
+from mdfs.stages.rules.document import DocumentRules, char_metrics, line_metrics, prose_chars, url_ratio
+from mdfs.stages.rules.lexicon import Lexicon, LexiconRules
+from mdfs.stages.rules.lines import LineCleaner, LineCleaning
+from mdfs.stages.rules.pii import PiiMasker, PiiMasking
+from mdfs.stages.rules.repetition import RepetitionRules, duplicate_fractions, ngram_shares
+from mdfs.stages.rules.spamblocks import SpamBlockCutter, SpamBlocks
+from mdfs.stages.rules.urls import UrlMatcher, UrlRules
 
 F32 = pa.float32()
 
@@ -85,9 +85,11 @@ class CoarseFilter(Stage):
         for mask, reason in rules:
             ctx.count(f"docs_flagged__{reason}", int(np.count_nonzero(mask)))
         batch = reject_where(batch, [(pa.array(mask, pa.bool_()), reason) for mask, reason in rules])
-        return add_details(batch, self._details(batch.column(REJECT).to_pylist(), scores, lexicon, why, text, batch))
+        return add_details(batch,
+                           self._details(batch.column(REJECT).to_pylist(), scores, lexicon, why, text, batch))
 
-    def _details(self, reasons: list, s: dict, lexicon: dict, why: dict, text, batch: pa.Table) -> list[str | None]:
+    def _details(self, reasons: list, s: dict, lexicon: dict, why: dict, text,
+                 batch: pa.Table) -> list[str | None]:
         """Which value tripped each rejected document's rule: `zh_ratio=0.12 < 0.2`,
         `lexicon_porn: 5 hits, 4 distinct ≥ 3: 裸聊, …`, `url: http://…`. `why` is what `_rules` recorded."""
         out: list[str | None] = []
@@ -124,12 +126,14 @@ class CoarseFilter(Stage):
     def _repetition(self, cleaned, chars: np.ndarray, n: int) -> dict[str, np.ndarray]:
         r = self.params.repetition
         out = {}
-        out["dup_line_frac"], out["dup_line_char_frac"] = duplicate_fractions(cleaned.lines, cleaned.parents, n)
+        out["dup_line_frac"], out["dup_line_char_frac"] = duplicate_fractions(cleaned.lines, cleaned.parents,
+                                                                              n)
         paragraphs = pc.split_pattern(cleaned.text, "\n\n")
         flat = pc.list_flatten(paragraphs)
         parents = pc.list_parent_indices(paragraphs)
         parents = (parents.combine_chunks() if isinstance(parents, pa.ChunkedArray) else parents).to_numpy()
-        out["dup_para_frac"], out["dup_para_char_frac"] = duplicate_fractions(flat, parents.astype(np.int64), n)
+        out["dup_para_frac"], out["dup_para_char_frac"] = duplicate_fractions(flat, parents.astype(np.int64),
+                                                                              n)
         short = chars < r.min_ngram_chars
         shares = ngram_shares(cleaned.view, set(r.max_top_ngram_share), set(r.max_dup_ngram_share))
         for key, values in shares.items():
@@ -147,9 +151,11 @@ class CoarseFilter(Stage):
 
     def _urls(self, batch: pa.Table) -> dict[str, np.ndarray]:
         if "url" not in batch.column_names:
-            return {"blocked_domain": np.zeros(batch.num_rows, bool), "url_pattern": np.zeros(batch.num_rows, bool)}
+            return {"blocked_domain": np.zeros(batch.num_rows, bool),
+                    "url_pattern": np.zeros(batch.num_rows, bool)}
         url = batch.column("url").cast(pa.string())
-        return {"blocked_domain": _np(self.urls.blocked_domain(url)), "url_pattern": _np(self.urls.pattern_match(url))}
+        return {"blocked_domain": _np(self.urls.blocked_domain(url)),
+                "url_pattern": _np(self.urls.pattern_match(url))}
 
     def _columns(self, scores: dict, lexicon: dict, urls: dict) -> dict[str, pa.Array]:
         counts = ("chars", "lines", "prose_chars", "long_prose_chars")
@@ -164,7 +170,8 @@ class CoarseFilter(Stage):
         return cols
 
     # -- decisions ------------------------------------------------------------------------------
-    def _rules(self, s: dict, lexicon: dict, urls: dict, why: dict | None = None) -> list[tuple[np.ndarray, str]]:
+    def _rules(self, s: dict, lexicon: dict, urls: dict,
+               why: dict | None = None) -> list[tuple[np.ndarray, str]]:
         """(mask, reason) for every enabled rule, in the order that names a document's reason. Rules on one
         metric also record (metric, comparison, threshold) in `why`, for the rejects' details."""
         p, d, r = self.params, self.params.document, self.params.repetition
@@ -184,12 +191,14 @@ class CoarseFilter(Stage):
         rules += [(urls["blocked_domain"], "blocked_domain"), (urls["url_pattern"], "url_pattern")]
         for name, (hits, density, distinct) in lexicon.items():
             cat = p.lexicon.categories[name]
-            rules.append(((hits >= cat.min_hits) & (density >= cat.min_density) & (distinct >= cat.min_distinct),
+            rules.append(((hits >= cat.min_hits) & (density >= cat.min_density)
+                          & (distinct >= cat.min_distinct),
                           f"lexicon_{name}"))
         for kind in ("symbol", "digit", "latin", "punct"):
             rule(f"{kind}_ratio", ">", getattr(d, f"max_{kind}_ratio"), f"high_{kind}_ratio")
         for metric, reason in (("dup_line_frac", "dup_lines"), ("dup_line_char_frac", "dup_line_chars"),
-                               ("dup_para_frac", "dup_paragraphs"), ("dup_para_char_frac", "dup_paragraph_chars")):
+                               ("dup_para_frac", "dup_paragraphs"),
+                               ("dup_para_char_frac", "dup_paragraph_chars")):
             rule(metric, ">", getattr(r, f"max_{metric}"), reason, shaped)
         for size, limit in sorted(r.max_top_ngram_share.items()):
             rule(f"top_{size}gram_share", ">", limit, f"top_{size}gram")

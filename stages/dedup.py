@@ -36,7 +36,8 @@ def keep_sort(keep: list[str]) -> list[tuple[str, str]]:
 
 class ExactDedup(GlobalStage):
     class Params(Strict):
-        buckets: int = Field(16, ge=1, le=65536, description="hash partitions; bounds memory per resolve task")
+        buckets: int = Field(16, ge=1, le=65536,
+                             description="hash partitions; bounds memory per resolve task")
         score_column: str = "quality__score"
         keep: list[KeepRule] = Field(default_factory=lambda: ["highest_score", "longest", "smallest_id"],
                                      min_length=1)
@@ -48,7 +49,8 @@ class ExactDedup(GlobalStage):
         score = (pc.fill_null(batch.column(col).cast(pa.float64()), -1.0) if col in batch.column_names
                  else pa.array([0.0] * batch.num_rows, pa.float64()))
         return pa.table({"id": batch.column("id"), "hash": pa.array(digests, pa.binary(16)), "score": score,
-                         "length": pc.utf8_length(batch.column("text")), BUCKET: pa.array(buckets, pa.int32())})
+                         "length": pc.utf8_length(batch.column("text")),
+                         BUCKET: pa.array(buckets, pa.int32())})
 
     def resolve(self, keys: pa.Table, ctx: StageContext) -> pa.Table:
         sort = [("hash", "ascending")] + keep_sort(self.params.keep)
@@ -98,9 +100,10 @@ class NearParams(Strict):
         return self
 
     def lsh(self) -> tuple[int, int]:
-        from stages.minhash import lsh_params
+        from mdfs.stages.minhash import lsh_params
 
-        return (self.bands, self.rows) if self.bands is not None else lsh_params(self.threshold, self.num_perm)
+        return (self.bands, self.rows) if self.bands is not None \
+            else lsh_params(self.threshold, self.num_perm)
 
 
 class Dedup(ExactDedup):
@@ -119,7 +122,7 @@ class Dedup(ExactDedup):
             return self
 
     def _plan(self):
-        from stages.neardup import NearPlan
+        from mdfs.stages.neardup import NearPlan
 
         bands, rows = self.params.near.lsh()
         return NearPlan(self.params.near, self.params.exact, self.buckets, bands, rows)
@@ -132,7 +135,7 @@ class Dedup(ExactDedup):
         work.write_partitioned("ids", id_digests(batch, self.buckets), BUCKET, self.buckets)
         if not self.params.near.enabled:
             return super().map_shard(batch, work, ctx)
-        from stages import neardup
+        from mdfs.stages import neardup
 
         neardup.map_shard(self._plan(), self._hasher, batch, work, ctx, self.params.score_column)
 
@@ -150,7 +153,8 @@ class Dedup(ExactDedup):
 def id_digests(batch: pa.Table, buckets: int) -> pa.Table:
     """Each document's id and a digest of its text, partitioned by id."""
     ids = batch.column("id").to_pylist()
-    digests = [hashlib.blake2b((t or "").encode(), digest_size=8).digest() for t in batch.column("text").to_pylist()]
+    digests = [hashlib.blake2b((t or "").encode(), digest_size=8).digest()
+               for t in batch.column("text").to_pylist()]
     parts = [int.from_bytes(hashlib.blake2b(str(i).encode(), digest_size=4).digest(), "little") % buckets
              for i in ids]
     return pa.table({"id": pa.array(ids, pa.string()), "digest": pa.array(digests, pa.binary(8)),
@@ -172,5 +176,7 @@ def report_shared_ids(table: pa.Table | None, ctx: StageContext) -> None:
         return
     ctx.count("shared_ids", shared.num_rows)
     examples = sorted(shared.column("id").to_pylist())[:SHARED_ID_EXAMPLES]
-    ctx.warn(f"shared_ids_{ctx.shard}", f"{shared.num_rows} ids are carried by documents with different texts "
-             f"(e.g. {', '.join(examples)}): input ids are not unique; dedup counter shared_ids has the total")
+    ctx.warn(f"shared_ids_{ctx.shard}",
+             f"{shared.num_rows} ids are carried by documents with different texts "
+             f"(e.g. {', '.join(examples)}): input ids are not unique; dedup counter shared_ids has the "
+             "total")

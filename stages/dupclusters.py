@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 
 from mdfs.globalwork import GlobalWork
 from mdfs.stage import Phase, StageContext
-from stages.components import both_ways, partition_of, stable, star_labels, step_of, unique_pairs
+from mdfs.stages.components import both_ways, partition_of, stable, star_labels, step_of, unique_pairs
 
 ROW_BITS = 32
 ROW_MASK = (1 << ROW_BITS) - 1

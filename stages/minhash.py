@@ -6,7 +6,8 @@ here); no library computes MinHash over a column of documents. The permutation p
 pre-mix are taken from datasketch itself, so the two cannot drift apart (and a test checks equality).
 
 Shingles are the character n-grams of the normalised text: NFKC-folded and lower-cased character by
-character, everything but letters and digits removed (Chinese has no spaces; punctuation and layout changes must not matter). A text shorter
+character, everything but letters and digits removed (Chinese has no spaces; punctuation and layout changes
+must not matter). A text shorter
 than n characters is one shingle; an empty one has none (and no signature).
 
 Two shingle hashes:
@@ -39,7 +40,8 @@ CHUNK = 8192  # shingles per permutation block: 128 × 8192 × 4 B = 4 MB, stays
 @lru_cache(maxsize=1)
 def _tables() -> tuple[np.ndarray, np.ndarray]:
     """Per code point: its NFKC, lower-case form (when that is one character: full-width Ａ１ → a1) and
-    whether that is a letter or a digit (Unicode categories L*, N*, as Arrow's utf8proc classifies them). Built once per process with
+    whether that is a letter or a digit (Unicode categories L*, N*, as Arrow's utf8proc classifies them).
+    Built once per process with
     Arrow kernels over all code points; lookups in these tables then normalise a whole batch at memory
     speed, where a Unicode regex manages ~80 MB/s."""
     points = np.concatenate([np.arange(0xD800), np.arange(0xE000, 0x110000)]).astype(np.uint32)
@@ -198,7 +200,8 @@ class MinHasher:
 
     def sketch(self, sh: Shingles) -> tuple[np.ndarray, np.ndarray]:
         """`signatures` of shingles already computed."""
-        return self.permute_min(sh.minhash_input(), sh.doc, sh.docs), np.bincount(sh.doc, minlength=sh.docs) > 0
+        return self.permute_min(sh.minhash_input(), sh.doc, sh.docs), np.bincount(sh.doc,
+                                                                                  minlength=sh.docs) > 0
 
     def permute_min(self, hv: np.ndarray, doc: np.ndarray, docs: int) -> np.ndarray:
         """min over each document's shingles of every permutation of their hashes, in blocks."""

@@ -26,13 +26,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mdfs.globalwork import GlobalWork
+from mdfs.hosts import hosts
 from mdfs.stage import Phase, StageContext
-from stages import dupclusters
-from stages.dupclusters import ROW_BITS, ROW_MASK
-from stages.minhash import MinHasher, Shingles, band_keys, jaccard
+from mdfs.stages import dupclusters
+from mdfs.stages.dupclusters import ROW_BITS, ROW_MASK
+from mdfs.stages.minhash import MinHasher, Shingles, band_keys, jaccard
 
 MAP_BATCH_CHARS = 1_000_000  # signatures are computed this many characters at a time (bounded memory)
-_HOST = r"^(?:[A-Za-z][A-Za-z0-9+.\-]*:)?//(?:[^@/?#]*@)?(?P<host>[^/:?#]+)"
 
 
 class NearPlan:
@@ -89,7 +89,8 @@ def map_shard(plan: NearPlan, hasher: MinHasher, batch: pa.Table, work: GlobalWo
                       "gid": pa.array(np.concatenate(key_gids) if key_gids else [], pa.int64())})
     work.write_partitioned("bands", table, part, plan.partitions)
     work.write("docs", work.item, pa.table({
-        "gid": pa.array(gid), "id": batch.column("id").cast(pa.string()), "score": _scores(batch, score_column),
+        "gid": pa.array(gid), "id": batch.column("id").cast(pa.string()),
+        "score": _scores(batch, score_column),
         "length": pa.array(lengths), "xhash": pa.array(xhash, pa.uint64()),
         "source": _column(batch, "source"), "domain": _domains(batch)}))
 
@@ -120,8 +121,7 @@ def _column(batch: pa.Table, name: str) -> pa.Array:
 
 def _domains(batch: pa.Table) -> pa.Array:
     """The `domain` column where the reader gave one, else the host of `url` (lower-case, no `www.`)."""
-    host = pc.struct_field(pc.extract_regex(_column(batch, "url"), _HOST), "host")
-    host = pc.replace_substring_regex(pc.utf8_lower(host), r"^www\.", "")
+    host = hosts(_column(batch, "url"))
     return pc.coalesce(_column(batch, "domain"), host) if "domain" in batch.column_names else host
 
 

@@ -1,6 +1,6 @@
 """Quality classification: a page model that knows the kinds of junk, a fluency model, brand signals.
 
-The bundled model (`models/page_zh.ftz`, rebuilt by `models/train_page_model.py`) is a multi-class
+The bundled model (`models/page_zh.ftz`, rebuilt by `tools/models/train_page_model.py`) is a multi-class
 fastText model: clean, gambling, porn, ads, farm (content farms), list (catalogues, link lists,
 boilerplate). It reads the title, the host, the beginning, middle and end of the body, and binned
 signals (`mdfs.quality.page`): brand names in the title and body, and the perplexity of a character
@@ -69,7 +69,8 @@ class QualityFilter(Stage):
         def _known_classes(cls, value: dict[str, float]) -> dict[str, float]:
             unknown = sorted(set(value) - set(JUNK_CLASSES))
             if unknown:
-                raise ValueError(f"unknown classes {unknown}; the page model's junk classes are {list(JUNK_CLASSES)}")
+                raise ValueError(f"unknown classes {unknown}; the page model's junk classes are "
+                                 f"{list(JUNK_CLASSES)}")
             if any(not 0 <= v <= 1 for v in value.values()):
                 raise ValueError("thresholds are probabilities in [0, 1]")
             return value
@@ -84,7 +85,8 @@ class QualityFilter(Stage):
         self.page = self.model.sidecar.info.get("input") == INPUT_VERSION
         if self.page:
             self.lm = CharLM.load(p.fluency.model or DEFAULT_LM) if p.fluency.enabled else None
-            self.brands = BrandMatcher([Path(f) for f in p.brands.files] or None) if p.brands.enabled else None
+            self.brands = BrandMatcher([Path(f) for f in p.brands.files] or None) if p.brands.enabled \
+                else None
             self.listed = read_domain_lists(p.domain_lists)
             calibrated = self.model.sidecar.info.get("drop", {})
             self.drop = {c: p.drop.get(c, calibrated.get(c, 0.5)) for c in JUNK_CLASSES}
@@ -129,7 +131,8 @@ class QualityFilter(Stage):
             return self._mark(self.with_scores(batch, {"score": pa.array(scores, pa.float32())}), reasons)
         urls = batch.column("url").to_pylist() if "url" in batch.column_names else [None] * len(texts)
         cols, found = self.page_scores(texts, urls)
-        reasons = [None if self.params.score_only else self.decide(i, cols, found[i]) for i in range(len(texts))]
+        reasons = [None if self.params.score_only else self.decide(i, cols, found[i])
+                   for i in range(len(texts))]
         return self._mark(self.with_scores(batch, {k: pa.array(v) for k, v in cols.items()}), reasons)
 
     def decide(self, i: int, cols: dict[str, np.ndarray], found: tuple[bool, list[str]]):
@@ -145,7 +148,8 @@ class QualityFilter(Stage):
             return f"page_{c}", f"p({c})={junk[c]:.3f} >= {self.drop[c]}{extra}"
         if cols["score"][i] < self.min_clean:
             c = max(JUNK_CLASSES, key=lambda c: cols[f"p_{c}"][i])
-            return f"page_{c}", f"p(clean)={cols['score'][i]:.3f} < {self.min_clean}; p({c})={cols[f'p_{c}'][i]:.3f}"
+            return f"page_{c}", (f"p(clean)={cols['score'][i]:.3f} < {self.min_clean}; "
+                                 f"p({c})={cols[f'p_{c}'][i]:.3f}")
         if p.fluency.max_high_share is not None and cols["ppl_high"][i] >= p.fluency.max_high_share:
             return "disfluent", (f"{cols['ppl_high'][i]:.2f} of the text in high-perplexity paragraphs "
                                  f"(ppl {cols['ppl'][i]:.0f})")
@@ -156,5 +160,7 @@ class QualityFilter(Stage):
         """Reasons and details into the reject columns; an earlier stage's mark on the batch wins."""
         batch = reject_where(batch, [])  # the __reject column, as it was or all null
         mine = pa.array([r[0] if r else None for r in reasons], pa.string())
-        batch = batch.set_column(batch.column_names.index(REJECT), REJECT, pc.coalesce(batch.column(REJECT), mine))
-        return add_details(batch, [r[1] if r else None for r in reasons], [r[0] if r else None for r in reasons])
+        batch = batch.set_column(batch.column_names.index(REJECT), REJECT,
+                                 pc.coalesce(batch.column(REJECT), mine))
+        return add_details(batch, [r[1] if r else None for r in reasons],
+                           [r[0] if r else None for r in reasons])

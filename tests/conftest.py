@@ -16,8 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from mdfs.goldtext import shared_corpora
+
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("MDFS_SHARED", ROOT.parent / "shared")) / "corpora"
+SHARED = shared_corpora()
 TINY = ROOT / "configs" / "tiny.yaml"
 
 CLEAN = [
@@ -48,7 +50,8 @@ def make_docs(n: int, prefix: str = "doc") -> list[dict]:
     docs = []
     for i in range(n):
         base = i - 3 if i % 5 == 4 else i
-        text = f"第{base}篇。" + CLEAN[base % len(CLEAN)] + CLEAN[(base * 7 + 1) % len(CLEAN)] + f"编号{base}。"
+        text = f"第{base}篇。" + CLEAN[base % len(CLEAN)] + CLEAN[(base * 7
+                                                                + 1) % len(CLEAN)] + f"编号{base}。"
         docs.append({"id": f"{prefix}-{i:04d}", "text": text, "url": f"https://example{i % 3}.cn/{i}.html"})
     return docs
 
@@ -84,8 +87,9 @@ def tiny_model(tmp_path_factory) -> Path:
         lines.append("__label__lq " + char_tokens("".join(rng.choices(junk, k=4)), 2000))
     folder = tmp_path_factory.mktemp("model")
     (folder / "train.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # bucket and dim far below fastText's defaults (2M x 100: a 764 MB file) keep the file about 1 MB
     model = fasttext.train_supervised(str(folder / "train.txt"), epoch=10, wordNgrams=2, thread=1, verbose=0,
-                                      seed=1)
+                                      seed=1, dim=16, bucket=20_000)
     model.save_model(str(folder / "tiny.bin"))
     return folder / "tiny.bin"
 

@@ -22,19 +22,35 @@ def free_port() -> int:
 
 
 def pids_of(temp_dir: str) -> list[int]:
-    """Processes whose command line names `temp_dir`."""
+    """Live processes whose command line names `temp_dir` or that hold a file under it: Ray's dashboard and
+    runtime-env agents rename themselves (`ray::DashboardAgent`), so only their open logs give them away."""
     found = []
     for proc in Path("/proc").iterdir():
         try:
-            if proc.name.isdigit() and temp_dir.encode() in (proc / "cmdline").read_bytes():
+            if proc.name.isdigit() and _uses(proc, temp_dir) and _alive(proc):
                 found.append(int(proc.name))
         except OSError:  # gone meanwhile, or not ours to read
             continue
     return found
 
 
+def _uses(proc: Path, temp_dir: str) -> bool:
+    if temp_dir.encode() in (proc / "cmdline").read_bytes():
+        return True
+    for fd in (proc / "fd").iterdir():
+        with contextlib.suppress(OSError):
+            if os.readlink(fd).startswith(temp_dir + "/"):
+                return True
+    return False
+
+
+def _alive(proc: Path) -> bool:
+    """Not a zombie (killed, waiting for a parent that never reaps it)."""
+    return (proc / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+
+
 def stop_processes_of(temp_dir: str) -> None:
-    """Stop the Ray processes a test started, and only those: their command lines name its temp dir."""
+    """Stop the Ray processes a test started, and only those: they name its temp dir or hold files in it."""
     for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
         for pid in pids_of(temp_dir):
             with contextlib.suppress(ProcessLookupError):
@@ -60,7 +76,8 @@ def ray_cluster(nodes: int = 1, cpus: int = 2, env: dict | None = None):
     common = [f"--num-cpus={cpus}", "--disable-usage-stats"]
     try:
         subprocess.run([ray_binary(), "start", "--head", f"--port={port}", "--include-dashboard=false",
-                        f"--temp-dir={temp_dir}", *common], check=True, capture_output=True, env=env, timeout=120)
+                        f"--temp-dir={temp_dir}", *common], check=True, capture_output=True, env=env,
+                        timeout=120)
         for _ in range(nodes - 1):
             subprocess.run([ray_binary(), "start", f"--address={host}:{port}", *common],
                            check=True, capture_output=True, env=env, timeout=120)

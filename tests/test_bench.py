@@ -1,4 +1,5 @@
-"""The benchmark command end to end on a tiny corpus: it runs, conserves documents and reports every figure."""
+"""The benchmark command end to end on a tiny corpus: it runs, conserves documents and reports every
+figure."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from tests.conftest import ROOT, shared
 def test_bench_command_end_to_end(tmp_path):
     shared("wiki-zh")
     out, md = tmp_path / "bench.json", tmp_path / "bench.md"
-    proc = subprocess.run([sys.executable, "-m", "mdfs.bench", "--docs", "300", "--components", "none",
+    proc = subprocess.run([sys.executable, "-m", "tools.bench", "--docs", "300", "--components", "none",
                            "--out", str(tmp_path / "work"), "--json", str(out), "--md", str(md)],
                           capture_output=True, text=True, cwd=ROOT, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -13,9 +13,9 @@ import pytest
 import mdfs
 from mdfs.errors import StageError
 from mdfs.lineedits import cut_lines, split_lines
-from stages.boilerplate import (
+from mdfs.stages.boilercuts import choose_cuts
+from mdfs.stages.boilerplate import (
     Boilerplate,
-    choose_cuts,
     corpus_rule,
     hash_keys,
     line_counts,
@@ -34,7 +34,8 @@ FOOT = ["关于我们 | 联系我们 | 广告服务", "Copyright © 2024 示例�
 
 def page(site: str, i: int, body: list[str]) -> dict:
     """A page of `site`: navigation, a share widget with a counter, the body, a footer."""
-    lines = NAV + ["当前位置：首页 > 新闻 > 正文", body[0], "分享到：", "微信", f"评论 {i * 37 % 1000}"] + body[1:] + FOOT
+    lines = NAV + ["当前位置：首页 > 新闻 > 正文", body[0], "分享到：", "微信",
+                   f"评论 {i * 37 % 1000}"] + body[1:] + FOOT
     return {"id": f"{site}-{i:02d}", "text": "\n".join(lines), "url": f"https://{site}/a/{i}.html"}
 
 
@@ -45,12 +46,14 @@ def w(i: int) -> str:
 
 def body(i: int) -> list[str]:
     """A distinct article: a title and three paragraphs built from the clean sentences."""
-    return [f"{w(i)}号新闻标题", f"第{w(i)}段。" + CLEAN[i % 5] + CLEAN[(i + 1) % 5], CLEAN[(i + 2) % 5] + f"编号{w(i)}。",
+    return [f"{w(i)}号新闻标题", f"第{w(i)}段。" + CLEAN[i % 5] + CLEAN[(i + 1) % 5], CLEAN[(i + 2) % 5]
+            + f"编号{w(i)}。",
             CLEAN[(i + 3) % 5] + f"（第{w(i)}篇）"]
 
 
 def site_corpus(sites: int = 4, pages: int = 6) -> list[dict]:
-    docs = [page(f"s{s}.example.cn", s * 100 + i, body(s * 100 + i)) for s in range(sites) for i in range(pages)]
+    docs = [page(f"s{s}.example.cn", s * 100 + i, body(s * 100 + i)) for s in range(sites)
+            for i in range(pages)]
     # an interview: "答：" and "问：" five times inside one article, on one page only
     inter = body(999)
     inter[2:2] = ["问：", "你好吗？", "答：", "很好。"] * 5
@@ -60,9 +63,10 @@ def site_corpus(sites: int = 4, pages: int = 6) -> list[dict]:
     return docs
 
 
-# -- the rules ------------------------------------------------------------------------------------------------
+# -- the rules -----------------------------------------------------------------------------------------------
 def test_line_keys_normalise_whitespace_digits_and_case():
-    keys, sentence = line_keys(pa.array(["关注数 6414", "关注数12", "Copyright ABC", "copyright  abc", "是的。"]))
+    keys, sentence = line_keys(pa.array(["关注数 6414", "关注数12", "Copyright ABC", "copyright  abc",
+                                         "是的。"]))
     k = keys.to_pylist()
     assert k[0] == k[1] == "关注数0" and k[2] == k[3] == "copyrightabc"
     assert sentence.to_pylist() == [False, False, False, False, True]
@@ -90,15 +94,16 @@ def occurrences(pages: dict[int, list[str]], site: int = 7) -> pa.Table:
     version = page_versions(np.array([r[0] for r in rows], np.int64), hashes)
     return pa.table({"site": pa.array([site] * len(rows), pa.int64()), "hash": pa.array(hashes, pa.int64()),
                      "version": pa.array(version, pa.int64()),
-                     "page": pa.array([r[0] for r in rows], pa.int64()), "line": pa.array([r[1] for r in rows], pa.int32()),
+                     "page": pa.array([r[0] for r in rows], pa.int64()),
+                     "line": pa.array([r[1] for r in rows], pa.int32()),
                      "prose": pa.array([len(r[2]) >= 40 and s for r, s in zip(rows, sentence.to_pylist())]),
                      "sentence": sentence, "numeric": pa.array([r[2].isdigit() for r in rows])})
 
 
 def cut_of(pages: dict[int, list[str]], **kw) -> dict[int, list[str]]:
     occ = occurrences(pages)
-    template = site_rule(line_stats(occ), kw.get("min_pages", 2), kw.get("min_share", 0.5), kw.get("block_share", 0.1),
-                         kw.get("copy_prose_lines", 3))
+    template = site_rule(line_stats(occ), kw.get("min_pages", 2), kw.get("min_share", 0.5),
+                         kw.get("block_share", 0.1), kw.get("copy_prose_lines", 3))
     empty = pa.table({"hash": pa.array([], pa.int64())})
     edits = choose_cuts(occ, template, kw.get("frequent", empty), True)
     out: dict[int, list[str]] = {p: [] for p in pages}
@@ -109,7 +114,8 @@ def cut_of(pages: dict[int, list[str]], **kw) -> dict[int, list[str]]:
 
 def test_site_rule_counts_a_line_once_per_page():
     # "答：" five times on one page is on one page: never template; the footer on 4 of 4 pages is
-    pages = {p: ["导航", f"文章{w(p)}第一段。", "答：", "回答。", "答：", "答：", "答：", "答：", "页脚"] if p == 0
+    pages = {p: ["导航", f"文章{w(p)}第一段。", "答：", "回答。", "答：", "答：", "答：", "答：", "页脚"]
+             if p == 0
              else ["导航", f"文章{w(p)}第一段。", f"文章{w(p)}第二段。", "页脚"] for p in range(4)}
     cut = cut_of(pages)
     assert all(c == ["导航", "页脚"] for c in cut.values())
@@ -117,7 +123,8 @@ def test_site_rule_counts_a_line_once_per_page():
 
 def test_isolated_recurring_line_inside_running_text_is_kept():
     # "01" and "谢谢！" recur on 3 of 4 pages but sit between sentences; the labels between headlines go
-    pages = {p: ["导航", f"第{w(p)}篇的开头一句。", "01", f"第{w(p)}篇的第二句。", "谢谢！", f"第{w(p)}篇的结尾。",
+    pages = {p: ["导航", f"第{w(p)}篇的开头一句。", "01", f"第{w(p)}篇的第二句。", "谢谢！",
+                 f"第{w(p)}篇的结尾。",
                  f"相关{w(p)}甲", "新闻", f"相关{w(p)}乙", "新闻", f"相关{w(p)}丙", "页脚"] for p in range(3)}
     pages[3] = ["导航", "另一篇。", "相关丁甲", "新闻", "相关丁乙", "页脚"]
     cut = cut_of(pages)
@@ -127,7 +134,8 @@ def test_isolated_recurring_line_inside_running_text_is_kept():
 
 def test_a_line_on_few_pages_goes_only_inside_a_block():
     # 10 pages; a list-page template on 2 of them (a block), a sign-off on 2 of them beside article text
-    pages = {p: ["导航", f"正文{w(p)}。", "（完）" if p in (1, 2) else f"结语{w(p)}。", "页脚"] for p in range(8)}
+    pages = {p: ["导航", f"正文{w(p)}。", "（完）" if p in (1, 2) else f"结语{w(p)}。", "页脚"]
+             for p in range(8)}
     pages[8] = ["导航", "列表页", "上一页", "下一页", "条目甲", "页脚"]
     pages[9] = ["导航", "列表页", "上一页", "下一页", "条目乙", "页脚"]
     cut = cut_of(pages)
@@ -138,7 +146,8 @@ def test_a_line_on_few_pages_goes_only_inside_a_block():
 def test_prose_and_copies_of_one_story_are_kept():
     story = ["本市今天上午举行了一场盛大的文化活动，吸引了来自全国各地的数万名游客前来参观游览。",
              "活动现场人头攒动，各类展台前都排起了长队，许多家长带着孩子一起体验传统手工艺的制作。",
-             "短标题", "图：现场", "组委会表示，明年还将继续举办同类活动，并进一步扩大规模，增加更多适合家庭的互动体验项目。"]
+             "短标题", "图：现场",
+             "组委会表示，明年还将继续举办同类活动，并进一步扩大规模，增加更多适合家庭的互动体验项目。"]
     pages = {p: ["导航"] + (story if p < 3 else [f"别的文章{w(p)}。"]) + [f"网友{w(p)}的留言", "页脚"]
              for p in range(6)}
     cut = cut_of(pages)
@@ -175,7 +184,7 @@ def test_sites_from_domain_url_or_the_chosen_fallback():
     assert site_names(t, "source")[2] == "file:mirror/c.cn/p1.html"
 
 
-# -- through the pipeline -----------------------------------------------------------------------------------------
+# -- through the pipeline ------------------------------------------------------------------------------------
 def bp_config(tmp_path, **params) -> str:
     cfg = {"input": {"shard_size_mb": 0.004}, "output": {"keep_rejected_text": True},
            "stages": [{"name": "boilerplate", "with": {"buckets": 3, **params}}]}
@@ -208,9 +217,10 @@ def test_template_lines_cut_article_lines_kept(sites_input, serial_ref):
     for doc, row in kept.items():
         lines = row["text"].split("\n")
         assert not set(lines) & set(NAV + FOOT + ["分享到：", "微信"]), doc
-        assert [l for l in docs[doc].split("\n") if l not in row["boilerplate__cut"].split("\n")] == lines
+        cut = row["boilerplate__cut"].split("\n")
+        assert [line for line in docs[doc].split("\n") if line not in cut] == lines
         assert row["boilerplate__cut_lines"] == len(row["boilerplate__cut"].split("\n"))
-        assert not any(l.startswith("评论") for l in lines)  # the counter normalises to one line
+        assert not any(line.startswith("评论") for line in lines)  # the counter normalises to one line
     interview = kept["s0.example.cn-99"]["text"]
     assert interview.count("答：") == 5 and interview.count("问：") == 5 and "你好吗？" in interview
     for doc, row in kept.items():  # every article line of every page survives
@@ -262,7 +272,8 @@ def test_resume_after_an_interrupted_edits_phase(sites_input, serial_ref, tmp_pa
     resumed = mdfs.run(cfg, str(sites_input[0]), str(tmp_path / "out"), engine="serial", progress=False,
                        overrides=["output.keep_work=true"])
     assert resumed.shards_skipped > 0
-    assert all((stats / name).stat().st_mtime_ns == t for name, t in done.items())  # finished items not redone
+    # finished items not redone
+    assert all((stats / name).stat().st_mtime_ns == t for name, t in done.items())
     for sub in ("data", "rejects"):
         assert _digests(tmp_path / "out" / sub) == _digests(ref / sub)
     # a lost edits file is found by its item's marker and rebuilt; the shards it feeds are redone
@@ -276,10 +287,10 @@ def test_resume_after_an_interrupted_edits_phase(sites_input, serial_ref, tmp_pa
         assert _digests(tmp_path / "out" / sub) == _digests(ref / sub)
 
 
-# -- real pages -------------------------------------------------------------------------------------------------
+# -- real pages ----------------------------------------------------------------------------------------------
 def test_real_site_templates_are_cut_and_article_lines_survive(tmp_path):
     shared("web-pages", "gne", "pages.jsonl")
-    from mdfs.bench.boilerplate import measure_gne_text
+    from tools.bench.boilerplate import measure_gne_text
 
     res = measure_gne_text(tmp_path, {})
     score = res["score"]

@@ -21,8 +21,8 @@ AWS = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DE
 
 
 def mdfs_cli(*args, env):
-    return subprocess.run([sys.executable, "-m", "mdfs.cli", *args], capture_output=True, text=True, timeout=600,
-                          env=env, check=False)
+    return subprocess.run([sys.executable, "-m", "mdfs.cli", *args], capture_output=True, text=True,
+                          timeout=600, env=env, check=False)
 
 
 def test_two_node_cluster_with_s3_storage(s3_server, tmp_path, tiny_model):
@@ -43,7 +43,8 @@ def test_two_node_cluster_with_s3_storage(s3_server, tmp_path, tiny_model):
         refused = mdfs_cli("run", str(TINY), "-i", "s3://corpus/cluster-raw", "-o", str(tmp_path / "out"),
                            "--ray-address", address, "--no-progress", *sets, env=driver_env)
         assert refused.returncode == 2 and "the Ray cluster has 2 nodes" in refused.stderr
-        assert "Traceback" not in refused.stderr and not (tmp_path / "out").exists()  # refused before any work
+        # refused before any work
+        assert "Traceback" not in refused.stderr and not (tmp_path / "out").exists()
         out = "s3://corpus/cluster-run"
         ran = mdfs_cli("run", str(TINY), "-i", "s3://corpus/cluster-raw", "-o", out, "--ray-address", address,
                        "--workers", "2", "--no-progress", *sets, env=driver_env)

@@ -14,22 +14,24 @@ from mdfs.config import load_config
 from mdfs.errors import ConfigError
 from mdfs.registry import build_stage
 from mdfs.stage import REJECT, StageContext
-from stages.coarse import CoarseFilter
-from stages.rules.chars import CharView
-from stages.rules.lexicon import Lexicon, LexiconRules, normalise
-from stages.rules.lines import LineCleaner, LineCleaning
-from stages.rules.pii import PiiMasker, PiiMasking, id_checksum_ok, luhn_ok
-from stages.rules.repetition import ngram_shares
+from mdfs.stages.coarse import CoarseFilter
+from mdfs.stages.rules.chars import CharView
+from mdfs.stages.rules.lexicon import Lexicon, LexiconRules, normalise
+from mdfs.stages.rules.lines import LineCleaner, LineCleaning
+from mdfs.stages.rules.pii import PiiMasker, PiiMasking, id_checksum_ok, luhn_ok
+from mdfs.stages.rules.repetition import ngram_shares
 
 from .conftest import CLEAN, TINY, write_jsonl
 
 PROSE = "".join(CLEAN)  # five clean sentences, about 230 characters
-MENU = ["新闻动态", "公司简介", "产品中心", "联系方式", "人才招聘", "在线留言", "客户服务", "行业资讯", "技术支持",
-        "下载中心", "合作伙伴", "企业文化", "发展历程", "荣誉资质"]  # a site menu, one item a line
+# a site menu, one item a line
+MENU = ["新闻动态", "公司简介", "产品中心", "联系方式", "人才招聘", "在线留言", "客户服务", "行业资讯",
+        "技术支持", "下载中心", "合作伙伴", "企业文化", "发展历程", "荣誉资质"]
 
 
 def table(texts, urls=None):
-    cols = {"id": pa.array([f"d{i}" for i in range(len(texts))], pa.string()), "text": pa.array(texts, pa.string())}
+    cols = {"id": pa.array([f"d{i}" for i in range(len(texts))], pa.string()),
+            "text": pa.array(texts, pa.string())}
     if urls is not None:
         cols["url"] = pa.array(urls, pa.string())
     return pa.table(cols)
@@ -45,7 +47,8 @@ def run(texts, url_column=None, **params):
 def varied(n_chars: int, seed: int = 1) -> str:
     """Non-repetitive Chinese-looking text (random common characters, a full stop every 20)."""
     rng = random.Random(seed)
-    chars = "的一是不了人我在有他这中大来上国个到说们为子和你地出道也时年得就那要下以生会自着去之过家学对可里后"
+    chars = ("的一是不了人我在有他这中大来上国个到说们为子和你"
+             "地出道也时年得就那要下以生会自着去之过家学对可里后")
     return "".join(rng.choice(chars) + ("。" if i % 20 == 19 else "") for i in range(n_chars))
 
 
@@ -84,7 +87,8 @@ def test_line_cleaning_removes_navigation_and_keeps_prose():
 
 
 def test_prose_mentioning_navigation_words_is_kept():
-    prose = ["我在上一篇文章里说过，这座城市的版权保护做得不好，很多人不知道版权所有的含义，也很少去查看网站的备案信息。",
+    prose = ["我在上一篇文章里说过，这座城市的版权保护做得不好，"
+             "很多人不知道版权所有的含义，也很少去查看网站的备案信息。",
              "他点击查看了一下相关阅读材料，然后继续写作业。"]
     out = LineCleaner(LineCleaning()).clean(pa.array(["\n".join(prose)]))
     assert out.text.to_pylist() == ["\n".join(prose)]
@@ -92,10 +96,14 @@ def test_prose_mentioning_navigation_words_is_kept():
 
 def test_widgets_counters_and_disclaimers_of_real_pages_are_removed():
     """Line kinds that survived line cleaning on the gold pages' tuning side (docs/eval.md)."""
-    junk = ["特别声明：以上内容(如有图片或视频亦包括在内)为自媒体平台用户上传并发布", "分享让更多人看到", "点击右上角微信好友", "朋友圈", "249人参与49评论",
-            "- 你最喜欢哪位科幻小说作家？ 7.2万次浏览", "发布于 2023-07-06 23:12 浙江省杭州市", "2023-07-07 03:56",
-            "19", "上海市", "浙江省杭州市", "IP属地：广东", "热门 最新", "没有更多了", "本文为原创，未经书面授权请勿转载。"]
-    kept = ["上海市今年新建了三座图书馆，市民借书更方便了。", "2023年7月6日，我们在杭州见面。", "第19届亚运会在杭州举行。"]
+    junk = ["特别声明：以上内容(如有图片或视频亦包括在内)为自媒体平台用户上传并发布", "分享让更多人看到",
+            "点击右上角微信好友", "朋友圈", "249人参与49评论",
+            "- 你最喜欢哪位科幻小说作家？ 7.2万次浏览", "发布于 2023-07-06 23:12 浙江省杭州市",
+            "2023-07-07 03:56",
+            "19", "上海市", "浙江省杭州市", "IP属地：广东", "热门 最新", "没有更多了",
+            "本文为原创，未经书面授权请勿转载。"]
+    kept = ["上海市今年新建了三座图书馆，市民借书更方便了。", "2023年7月6日，我们在杭州见面。",
+            "第19届亚运会在杭州举行。"]
     out = LineCleaner(LineCleaning()).clean(pa.array(["\n".join(junk + kept)]))
     assert out.text.to_pylist() == ["\n".join(kept)]
     assert out.counters["lines_removed__boilerplate"] + out.counters["lines_removed__link_list"] == len(junk)
@@ -103,7 +111,8 @@ def test_widgets_counters_and_disclaimers_of_real_pages_are_removed():
 
 def test_pinyin_annotations_are_removed_only_with_tone_marks():
     cleaner = LineCleaner(LineCleaning())
-    out = cleaner.clean(pa.array(["系统参(cān)数(shù)的调(tiáo)整（zhěng）很重要。", "函数(function)与变量(a)不变。"]))
+    out = cleaner.clean(pa.array(["系统参(cān)数(shù)的调(tiáo)整（zhěng）很重要。",
+                                  "函数(function)与变量(a)不变。"]))
     assert out.text.to_pylist() == ["系统参数的调整很重要。", "函数(function)与变量(a)不变。"]
     assert out.counters["annotations_removed__pinyin"] == 4
     assert out.counters["chars_removed__pinyin"] == len("(cān)(shù)(tiáo)（zhěng）")
@@ -130,7 +139,8 @@ def test_pii_is_masked_by_type_with_validation():
         "座机 <LANDLINE> 或 <LANDLINE>，加QQ：<QQ>，微信号：<WECHAT>。",
         "订单号110105194912310021不是身份证，4111111111111112也不是有效卡号，<MOBILE>是手机。",
         "没有个人信息的一句话。"]
-    assert counts == {"email": 1, "id_card": 1, "bank_card": 1, "mobile": 2, "landline": 2, "qq": 1, "wechat": 1}
+    assert counts == {"email": 1, "id_card": 1, "bank_card": 1, "mobile": 2, "landline": 2, "qq": 1,
+                      "wechat": 1}
     assert id_checksum_ok("11010519491231002X") and not id_checksum_ok("110105194912310021")
     assert luhn_ok("6222020200000000006") and not luhn_ok("4111111111111112")
 
@@ -145,7 +155,8 @@ def test_pii_types_and_placeholder_are_configurable():
 def test_lexicon_normalises_separators_and_honours_exceptions():
     lx = Lexicon(LexiconRules())
     assert lx.matched_terms("六*合*彩 【六】【合】【彩】 六 合 彩") == ["六合彩"] * 3
-    assert lx.matched_terms("去年的出口交易额创新高，社群交流也很活跃。") == []  # 口交 / 群交 are inside words
+    # 口交 / 群交 are inside words
+    assert lx.matched_terms("去年的出口交易额创新高，社群交流也很活跃。") == []
     assert lx.matched_terms("六合\n彩") == []  # never across lines
     assert lx.matched_terms("PornHub") == ["pornhub"]
     assert normalise("Ａ B·c") == "ａbc"  # lower case, separators gone (full width is collection's job)
@@ -162,9 +173,8 @@ def test_lexicon_counts_single_characters_that_never_occur_in_prose_only():
 
 def test_user_lexicon_files_and_categories(tmp_path):
     (tmp_path / "brands.txt").write_text("# 竞品\n某某牌奶粉\n競品藥\n", encoding="utf-8")
-    rules = LexiconRules.model_validate({"categories": {"porn": {"min_hits": 5},
-                                                        "competitors": {"files": [str(tmp_path / "brands.txt")],
-                                                                        "min_hits": 2, "min_density": 0}}})
+    competitors = {"files": [str(tmp_path / "brands.txt")], "min_hits": 2, "min_density": 0}
+    rules = LexiconRules.model_validate({"categories": {"porn": {"min_hits": 5}, "competitors": competitors}})
     assert rules.categories["porn"].min_density == 1.0  # a partial override keeps the other defaults
     assert rules.categories["ads_spam"].min_hits == 4 and not rules.categories["political"].enabled
     text = "某某牌奶粉卖得好。竞品药也不错，某某牌奶粉还在打折。" + PROSE
@@ -190,7 +200,8 @@ def test_lexicon_thresholds_need_hits_and_density():
 # -- repetition and document ratios --------------------------------------------------------------------
 def test_ngram_shares_agree_with_a_brute_force_count():
     rng = random.Random(7)
-    alphabet = "的一是不了人我在有他这中大来上国个到说们为子和你地出道也时年得就那要下以生会自着去之过家学对可里后"
+    alphabet = ("的一是不了人我在有他这中大来上国个到说们为子和你"
+                "地出道也时年得就那要下以生会自着去之过家学对可里后")
     texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 400))) for _ in range(300)]
     texts[5] = "哈哈" * 100
     texts[6] = ""
@@ -227,7 +238,8 @@ def test_repetition_rules():
 
 
 def test_document_ratio_and_line_shape_rules():
-    odds = "\n".join(f"第{i}期 {i * 7919 % 100000:05d} {i * 131 % 1000:03d} 开出 {i % 49:02d} 号码" for i in range(40))
+    odds = "\n".join(f"第{i}期 {i * 7919 % 100000:05d} {i * 131 % 1000:03d} 开出 {i % 49:02d} 号码"
+                     for i in range(40))
     icons = "\n".join("★☆◆◇■□▲△" + s for s in CLEAN)
     menu = "\n".join(MENU)
     bullets = "\n".join("• " + s for s in CLEAN)
@@ -254,9 +266,10 @@ def test_domain_blocklist_and_url_patterns(tmp_path):
     urls = ["https://www.pornhub.com/view?x=1", "http://m.cdn.xvideos.com/a", "https://news.bad-news.cn/1.html",
             "https://example.com/liuhecai/2024.html", "https://www.essex.ac.uk/sex-education", None,
             "https://news.qq.com/a/1.html"]
-    out, ctx = run([PROSE] * len(urls), url_column=urls, urls={"domain_blocklists": ["default", str(tmp_path / "block.txt")]})
-    assert reasons(out) == ["blocked_domain", "blocked_domain", "blocked_domain", "url_pattern", "url_pattern",
-                            None, None]
+    out, ctx = run([PROSE] * len(urls), url_column=urls,
+                   urls={"domain_blocklists": ["default", str(tmp_path / "block.txt")]})
+    assert reasons(out) == ["blocked_domain", "blocked_domain", "blocked_domain", "url_pattern",
+                            "url_pattern", None, None]
     assert ctx.counters["docs_flagged__blocked_domain"] == 3
     no_url, _ = run([PROSE])  # a batch without a url column
     assert reasons(no_url) == [None]
@@ -265,8 +278,10 @@ def test_domain_blocklist_and_url_patterns(tmp_path):
 # -- every rule counted ----------------------------------------------------------------------------------
 def rule_reasons(stage: CoarseFilter) -> set[str]:
     n = 1
-    scores = {k: np.zeros(n) for k in ("chars", "zh_ratio", "symbol_ratio", "digit_ratio", "latin_ratio", "punct_ratio",
-                                       "dup_line_frac", "dup_line_char_frac", "dup_para_frac", "dup_para_char_frac",
+    scores = {k: np.zeros(n)
+              for k in ("chars", "zh_ratio", "symbol_ratio", "digit_ratio", "latin_ratio", "punct_ratio",
+                                       "dup_line_frac", "dup_line_char_frac", "dup_para_frac",
+                                       "dup_para_char_frac",
                                        "lines", "mean_line_chars", "bullet_line_ratio", "ellipsis_line_ratio",
                                        "url_ratio", "prose_chars", "long_prose_chars")}
     r = stage.params.repetition
@@ -284,8 +299,10 @@ def test_every_rule_has_a_counter_even_at_zero():
     expected = {f"docs_flagged__{r}" for r in rule_reasons(stage)}
     expected |= {f"{kind}__{rule}" for kind in ("lines_removed", "chars_removed")
                  for rule in ("boilerplate", "link_list", "url_line", "symbol_line")}
-    expected |= {f"pii_masked__{t}" for t in ("email", "id_card", "bank_card", "mobile", "landline", "qq", "wechat")}
-    expected |= {f"lexicon_hits__{c}" for c in ("porn", "gambling_lottery", "violence", "illegal_trade", "ads_spam")}
+    expected |= {f"pii_masked__{t}"
+                 for t in ("email", "id_card", "bank_card", "mobile", "landline", "qq", "wechat")}
+    expected |= {f"lexicon_hits__{c}"
+                 for c in ("porn", "gambling_lottery", "violence", "illegal_trade", "ads_spam")}
     expected |= {"annotations_removed__pinyin", "chars_removed__pinyin"}
     assert expected <= set(ctx.counters)
     assert len([k for k in expected if k.startswith("docs_flagged__")]) >= 25
@@ -321,10 +338,8 @@ def test_parameters_are_validated_with_key_paths(tmp_path):
 
 def test_rules_can_be_switched_off():
     menu = "\n".join(["新闻动态", "公司简介", "产品中心", "人才招聘", "在线留言"] * 3)
-    out, _ = run([menu], document={"min_mean_line_chars": None}, repetition={"max_dup_line_frac": None,
-                                                                                "max_dup_line_char_frac": None,
-                                                                                "max_dup_para_char_frac": None,
-                                                                                "max_top_ngram_share": {},
-                                                                                "max_dup_ngram_share": {}},
+    repetition = {"max_dup_line_frac": None, "max_dup_line_char_frac": None, "max_dup_para_char_frac": None,
+                  "max_top_ngram_share": {}, "max_dup_ngram_share": {}}
+    out, _ = run([menu], document={"min_mean_line_chars": None}, repetition=repetition,
                  cleaning={"link_lists": False})
     assert reasons(out) == [None]

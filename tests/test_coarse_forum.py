@@ -13,7 +13,7 @@ from mdfs.charmetric import Overlap
 from mdfs.config import load_config
 from mdfs.registry import build_stage
 from mdfs.stage import REJECT, StageContext
-from stages.coarse import CoarseFilter
+from mdfs.stages.coarse import CoarseFilter
 
 from .conftest import shared
 
@@ -97,7 +97,7 @@ def test_the_tail_after_a_teaser_heading_is_cut_unless_it_opens_the_page():
 
 # -- real pages of the tuning side -------------------------------------------------------------------
 def _page(kind: str, prefix: str) -> tuple[str, str]:
-    from stages.collection.charset import decode_page
+    from mdfs.stages.collection.charset import decode_page
 
     folder = shared("html-zh", "magic-html", kind)
     truth = json.loads((folder / "groundtruth.json").read_text())
@@ -106,7 +106,7 @@ def _page(kind: str, prefix: str) -> tuple[str, str]:
 
 
 def _collected(html: str, **override) -> str:
-    from stages.collection import Collection
+    from mdfs.stages.collection import Collection
 
     cfg = load_config(None)
     params = next(s for s in cfg.stages if s.name == "collection").with_ | override

@@ -3,8 +3,8 @@ at least 98% of Wikipedia paragraphs kept, at least 95% of the Chinese html-zh g
 kept, at least 90% of the Chinese spam pages of the Common Crawl excerpt rejected.
 
 Texts are normalised as the collection stage does (NFKC, OpenCC t2s) and then run through the coarse
-stage built from configs/zh_web.yaml. The WARC pages are read with the stdlib test helper
-tests/warc_pages.py until mdfs reads WARC itself.
+stage built from configs/zh_web.yaml. The WARC pages are whole-page text (tools/pages.py); the last test
+reads the same WARC through mdfs's own reader and collection stage.
 """
 
 import json
@@ -19,9 +19,9 @@ from mdfs.config import load_config
 from mdfs.registry import build_stage
 from mdfs.stage import REJECT, StageContext
 from mdfs.textnorm import normalize
+from tools.pages import chinese_pages
 
 from .conftest import shared
-from .warc_pages import chinese_pages
 
 KANA = re.compile(r"[\u3040-\u30ff]")
 
@@ -82,12 +82,13 @@ def test_chinese_spam_pages_are_rejected(coarse, t2s):
     reasons, counters = decide(coarse, [p.text for p in pages], t2s, [p.url for p in pages])
     rejected = sum(r is not None for r in reasons) / len(pages)
     assert rejected >= 0.90, dict(zip([p.url for p in pages], reasons))
-    assert counters["docs_flagged__lexicon_porn"] >= 3 and counters["docs_flagged__lexicon_gambling_lottery"] >= 5
+    assert counters["docs_flagged__lexicon_porn"] >= 3 \
+        and counters["docs_flagged__lexicon_gambling_lottery"] >= 5
 
 
 def test_lexicon_recall_on_public_lists():
     """A floor under the measured recall (docs/coarse.md), so an edit cannot silently gut the lexicons."""
-    from mdfs.bench.lexicon import all_categories, recall
+    from tools.bench.lexicon import all_categories, recall
 
     shared("lexicons", "ldnoobw", "zh")
     rec = recall(all_categories(), shared())
@@ -108,7 +109,8 @@ def test_chinese_spam_pages_through_the_reader_and_collection(tmp_path):
     chinese = {p.url for p in chinese_pages(shared("cc-warc", "warcfile.warc"))}
     data = load_config(None).model_dump(by_alias=True)
     data["stages"] = [s for s in data["stages"] if s["name"] in ("collection", "coarse")]
-    data["input"]["paths"], data["output"]["path"], data["engine"]["kind"] = [str(warc)], str(tmp_path / "o"), "serial"
+    data["input"]["paths"], data["output"]["path"] = [str(warc)], str(tmp_path / "o")
+    data["engine"]["kind"] = "serial"
     cfg = validate(data)
     mdfs.run(cfg, progress=False)
     rejected = pa.concat_tables([pa.parquet.read_table(p, columns=["url", "stage"])  # stages differ in scores

@@ -5,7 +5,7 @@ import pytest
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from stages.components import both_ways, components_in_memory, large_star, partition_of, small_star
+from mdfs.stages.components import both_ways, components_in_memory, large_star, partition_of, small_star
 
 
 def scipy_labels(a, b) -> dict[int, int]:

@@ -69,3 +69,16 @@ def test_validate_command_prints_plan(capsys, tmp_path):
     assert main(["validate", str(write(tmp_path, "stages: [{name: coarse, with: {min_chars: x}}]"))]) == 2
     assert "stages[0].with.min_chars" in capsys.readouterr().err
     assert "collection" in describe(compile_plan(load_config(None)))
+
+
+def test_old_dotted_paths_of_builtin_stages_still_work(tmp_path):
+    """Recipes written when the stages were a top-level `stages` package name them `stages.…`: that now means
+    `mdfs.stages.…`, the installed module, never a second copy imported from a checkout."""
+    from mdfs.registry import build_stage, load_object
+    from mdfs.stages.coarse import CoarseFilter
+
+    cfg = load_config(write(tmp_path, "stages:\n  - {name: coarse, uses: stages.coarse:CoarseFilter}\n"))
+    assert type(build_stage(cfg.stages[0], 0)) is CoarseFilter
+    assert load_object("stages.rules.chars.ratio") is load_object("mdfs.stages.rules.chars:ratio")
+    with pytest.raises(ConfigError, match="cannot import stages.nope"):
+        load_object("stages.nope:X")

@@ -18,9 +18,9 @@ from mdfs.globalwork import GlobalWork
 from mdfs.layout import RunLayout
 from mdfs.plan import compile_plan
 from mdfs.stage import StageContext
-from stages import neardup
-from stages.dedup import Dedup, NearParams
-from stages.minhash import MinHasher, candidate_probability, fast_hash32, normalise
+from mdfs.stages import neardup
+from mdfs.stages.dedup import Dedup, NearParams
+from mdfs.stages.minhash import MinHasher, candidate_probability, fast_hash32, normalise
 
 from .conftest import CLEAN, TINY, make_docs, read_dir, shared, write_jsonl
 
@@ -31,7 +31,8 @@ CHARS += "山水花鸟云雨风雪春夏秋冬东南西北城市乡村学校医�
 def fixture_texts() -> list[str]:
     """Written texts covering the edge cases: short, empty after normalisation, mixed scripts, repeats."""
     return [*CLEAN, "短文", "", "，。！？…… ——", "ABC abc ＡＢＣ", "Hello, World! 你好，世界。",
-            "重复重复重复重复重复重复重复重复", "第1篇：2024年3月，价格为¥12.5元（含税）。", "臺灣的學校與醫院"]
+            "重复重复重复重复重复重复重复重复", "第1篇：2024年3月，价格为¥12.5元（含税）。",
+            "臺灣的學校與醫院"]
 
 
 def shingles_of(text: str, n: int) -> set[str]:
@@ -42,7 +43,8 @@ def shingles_of(text: str, n: int) -> set[str]:
     return {t[i:i + n] for i in range(len(t) - n + 1)}
 
 
-def assert_equal_to_datasketch(texts: list[str], hash_: str, scheme: str, n: int = 5, perms: int = 64) -> None:
+def assert_equal_to_datasketch(texts: list[str], hash_: str, scheme: str, n: int = 5,
+                               perms: int = 64) -> None:
     sig, has = MinHasher(perms, 7, n, hash_, scheme).signatures(pa.array(texts))
     for i, text in enumerate(texts):
         kwargs = {"hashfunc": fast_hash32} if hash_ == "fast" else {}
@@ -101,7 +103,8 @@ def near_corpus(n_base: int = 40, seed: int = 0) -> tuple[list[dict], dict[str, 
             docs.append({"id": f"{kind}{b:03d}", "text": "".join(chars), "url": f"https://copy.cn/{kind}{b}"})
             truth[f"{kind}{b:03d}"] = (f"b{b:03d}", kind)
         if b % 3 == 0:
-            docs.append({"id": f"exact{b:03d}", "text": "，".join(text[i:i + 50] for i in range(0, 300, 50)) + "！",
+            docs.append({"id": f"exact{b:03d}",
+                         "text": "，".join(text[i:i + 50] for i in range(0, 300, 50)) + "！",
                          "url": f"https://mirror.cn/{b}"})
             truth[f"exact{b:03d}"] = (f"b{b:03d}", "exact")
     rng.shuffle(docs)
@@ -155,10 +158,12 @@ def test_near_duplicates_through_the_pipeline(near_input, near_reference):
     m = json.loads((out / "manifest.json").read_text())
     st = m["stages"]["dedup"]
     assert m["conservation"]["ok"] and s.docs_in == len(docs) == s.docs_out + len(removed)
-    assert st["reasons"]["near_duplicate"] + st["reasons"].get("exact_duplicate", 0) == st["counters"]["removed"]
+    assert st["reasons"]["near_duplicate"] + st["reasons"].get("exact_duplicate",
+                                                               0) == st["counters"]["removed"]
     assert st["counters"]["clusters"] == 40 and st["counters"]["pairs_rejected"] > 0
     assert sum(v for k, v in st["counters"].items() if k.startswith("cluster_size_")) == 40
-    assert st["notes"]["removed_by_domain"]["copy.cn"] > 0 and st["notes"]["examples"][0]["members"][0]["text"]
+    assert st["notes"]["removed_by_domain"]["copy.cn"] > 0 \
+        and st["notes"]["examples"][0]["members"][0]["text"]
     assert not (out / "_work").exists()
 
 
@@ -199,7 +204,7 @@ def test_cluster_rounds_resume_after_a_crash_and_leave_no_stale_round(near_input
                                                                      monkeypatch):
     """The repeated `stars` phase: a crash in round 1 resumes at round 1 (round 0 not redone), the output
     equals the uninterrupted run's, rounds past the recorded count (left by a longer earlier run) go."""
-    from stages import dupclusters
+    from mdfs.stages import dupclusters
 
     folder = near_input[0]
     ref, _ = near_reference
@@ -233,7 +238,8 @@ def test_cluster_rounds_resume_after_a_crash_and_leave_no_stale_round(near_input
 
 
 def test_exact_only_keeps_the_two_method_contract(near_input, tmp_path):
-    s = run_serial(dedup_yaml(tmp_path, {"enabled": False}), near_input[0], tmp_path / "out", "output.keep_work=true")
+    s = run_serial(dedup_yaml(tmp_path, {"enabled": False}), near_input[0], tmp_path / "out",
+                   "output.keep_work=true")
     assert s.stages["dedup"].reasons == {"exact_duplicate": 14}
     assert (tmp_path / "out" / "stats" / "global" / "dedup-resolve-00000.json").exists()
     assert list((tmp_path / "out" / "_work" / "dedup" / "keys").glob("bucket-*/map-*.parquet"))
@@ -268,8 +274,8 @@ def run_global(stage, shards: list[pa.Table], tmp) -> pa.Table:
         while not phase.stable(changes):
             changes.append(run_items(phase.round(len(changes))))
         storage.write_json(layout.rounds_record(stage.name, phase.name), {"rounds": len(changes)})
-    return ds.dataset(layout.removals_dir(stage.name), format="parquet").to_table().sort_by([("shard", "ascending"),
-                                                                                            ("row", "ascending")])
+    removals = ds.dataset(layout.removals_dir(stage.name), format="parquet").to_table()
+    return removals.sort_by([("shard", "ascending"), ("row", "ascending")])
 
 
 def scored(rows: list[tuple[str, str, float]]) -> pa.Table:
@@ -286,7 +292,8 @@ def test_keep_policy(tmp_path, keep, expected):
     rng = random.Random(1)
     base = "".join(rng.choice(CHARS) for _ in range(400))
     shards = [scored([("x-other", CLEAN[0] * 3, 1.0), ("a-short", base, 0.9)]),
-              scored([("c-longest", base + "附加的一句话和更多的文字内容", 0.5), ("b-long", base + "附加", 0.9)]),
+              scored([("c-longest", base + "附加的一句话和更多的文字内容", 0.5),
+                      ("b-long", base + "附加", 0.9)]),
               scored([("d-copy", base, 0.9)])]
     stage = Dedup("dedup", Dedup.Params(buckets=4, keep=keep, near=NearParams(enabled=True)))
     removals = run_global(stage, shards, tmp_path)
@@ -302,7 +309,7 @@ def test_keep_policy(tmp_path, keep, expected):
 # -- accuracy on generated corpora from real text -------------------------------------------------------
 @pytest.mark.slow
 def test_lsh_recall_false_merges_and_agreement_with_datasketch(tmp_path):
-    from mdfs.bench.dedup import accuracy, load_sentences, make_corpus
+    from tools.bench.dedup import accuracy, load_sentences, make_corpus
 
     shared("wiki-zh")
     docs, pairs = make_corpus(2500, load_sentences(), seed=5)

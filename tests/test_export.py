@@ -42,7 +42,8 @@ def corpus_ids(run_dir):
 def test_parquet_files_of_the_target_size_with_the_named_columns(run_dir, tmp_path):
     m = mdfs.export(str(run_dir), str(tmp_path / "x"), columns=["id", "text"], target_mb=TARGET_MB)
     sizes = [f["bytes"] for f in m["files"]]
-    assert len(sizes) >= 3 and all(0.8 * TARGET_MB * 2**20 <= s <= 1.6 * TARGET_MB * 2**20 for s in sizes[:-1])
+    assert len(sizes) >= 3 \
+        and all(0.8 * TARGET_MB * 2**20 <= s <= 1.6 * TARGET_MB * 2**20 for s in sizes[:-1])
     table = pads.dataset(str(tmp_path / "x"), format="parquet").to_table()
     assert table.column_names == ["id", "text"] and m["rows"] == table.num_rows
     assert sorted(table.column("id").to_pylist()) == corpus_ids(run_dir)
@@ -53,13 +54,16 @@ def test_parquet_files_of_the_target_size_with_the_named_columns(run_dir, tmp_pa
 
 
 def test_shuffle_is_deterministic_and_complete(run_dir, tmp_path):
-    a = mdfs.export(str(run_dir), str(tmp_path / "a"), columns=["id", "text"], target_mb=TARGET_MB, shuffle_seed=1)
-    b = mdfs.export(str(run_dir), str(tmp_path / "b"), columns=["id", "text"], target_mb=TARGET_MB, shuffle_seed=1)
+    a = mdfs.export(str(run_dir), str(tmp_path / "a"), columns=["id", "text"], target_mb=TARGET_MB,
+                    shuffle_seed=1)
+    b = mdfs.export(str(run_dir), str(tmp_path / "b"), columns=["id", "text"], target_mb=TARGET_MB,
+                    shuffle_seed=1)
     c = mdfs.export(str(run_dir), str(tmp_path / "c"), columns=["text"], target_mb=TARGET_MB, shuffle_seed=2)
     assert [f["sha256"] for f in a["files"]] == [f["sha256"] for f in b["files"]]
 
     def ids(folder):
-        return [i for f in sorted(folder.glob("part-*.parquet")) for i in pq.read_table(f).column("id").to_pylist()]
+        return [i for f in sorted(folder.glob("part-*.parquet"))
+                for i in pq.read_table(f).column("id").to_pylist()]
 
     order = ids(tmp_path / "a")
     assert sorted(order) == corpus_ids(run_dir) and order != sorted(order)
@@ -73,7 +77,8 @@ def test_jsonl_and_zstd_read_by_duckdb_polars_and_datasets(run_dir, tmp_path):
 
     n = len(corpus_ids(run_dir))
     mdfs.export(str(run_dir), str(tmp_path / "j"), fmt="jsonl", columns=["id", "text"], target_mb=TARGET_MB)
-    mdfs.export(str(run_dir), str(tmp_path / "z"), fmt="jsonl.zst", columns=["id", "text"], target_mb=TARGET_MB)
+    mdfs.export(str(run_dir), str(tmp_path / "z"), fmt="jsonl.zst", columns=["id", "text"],
+                target_mb=TARGET_MB)
     mdfs.export(str(run_dir), str(tmp_path / "p"), target_mb=TARGET_MB)
     for pattern in (f"{tmp_path}/j/*.jsonl", f"{tmp_path}/z/*.jsonl.zst"):
         assert duckdb.sql(f"select count(*) from read_json_auto('{pattern}')").fetchall()[0][0] == n

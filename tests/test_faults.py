@@ -44,8 +44,10 @@ def test_worker_killed_mid_stage_run_completes_identically(many_shards, tiny_mod
 
 def test_driver_killed_mid_run_resumes_identically(many_shards, tiny_model, tmp_path):
     hook = "stages.coarse.hooks={before: ['tests.plugins:slow']}"
-    args = [sys.executable, "-m", "mdfs.cli", "run", str(TINY), "-i", str(many_shards), "-o", str(tmp_path / "out"),
-            "--engine", "serial", "--no-progress"] + [a for o in overrides(tiny_model, hook) for a in ("--set", o)]
+    args = [sys.executable, "-m", "mdfs.cli", "run", str(TINY), "-i", str(many_shards), "-o",
+            str(tmp_path / "out"),
+            "--engine", "serial",
+            "--no-progress"] + [a for o in overrides(tiny_model, hook) for a in ("--set", o)]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MDFS_TEST_SLOW": "0.3"}
     proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     marker = tmp_path / "out" / "stats" / "shards" / "seg0-part-00002.json"
@@ -69,7 +71,8 @@ def test_driver_killed_mid_run_resumes_identically(many_shards, tiny_model, tmp_
 def small_disk(tmp_path):
     mount = tmp_path / "tiny_disk"
     mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)],
+                          capture_output=True)
     if done.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.decode().strip()}")
     yield mount

@@ -8,7 +8,7 @@ import pytest
 
 from mdfs.errors import ConfigError
 from mdfs.stage import REJECT, StageContext
-from stages.fine import FineFilter
+from mdfs.stages.fine import FineFilter
 from tests.conftest import CLEAN, shared
 
 ARTICLE = "".join(CLEAN)  # ~230 characters of clean prose
@@ -107,7 +107,7 @@ def test_measured_catch_and_false_drop_rates():
     shared("wiki-zh", "cmrc2018_paragraphs.zh-Hans.jsonl")
     shared("html-zh", "magic-html")
     shared("cc-warc", "warcfile.warc")
-    from mdfs.bench.fine import clean_set, judge, spam_set, summarize
+    from tools.bench.fine import clean_set, judge, spam_set, summarize
 
     s = summarize(judge(spam_set()), judge(clean_set()))
     # the page model now drops every Common Crawl spam page itself, so what passes it is the other sets
@@ -135,8 +135,8 @@ def test_real_tourism_notice_with_hotlines_is_kept():
     import json
 
     from mdfs.textnorm import normalize
-    from stages.collection.charset import decode_page
-    from stages.collection.extract import get_extractor
+    from mdfs.stages.collection.charset import decode_page
+    from mdfs.stages.collection.extract import get_extractor
 
     folder = shared("html-zh", "magic-html", "article")
     key = next(k for k in json.loads((folder / "groundtruth.json").read_text()) if k.startswith("9af148c8013298ff"))

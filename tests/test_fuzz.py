@@ -69,7 +69,8 @@ def test_normalize_is_idempotent_and_total(text):
 
 # -- compressed JSONL and WARC: damage costs what follows it, never what precedes it, and invents nothing --
 
-DAMAGE = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+DAMAGE = settings(max_examples=150, deadline=None,
+                  suppress_health_check=[HealthCheck.function_scoped_fixture])
 texts = st.lists(st.text(alphabet=st.characters(codec="utf-8"), max_size=60).map(lambda t: "字" + t),
                  min_size=1, max_size=40)
 flips = st.lists(st.tuples(st.integers(min_value=0), st.integers(min_value=1, max_value=255)), max_size=3)
@@ -181,7 +182,8 @@ def test_warc_reader_never_crashes_on_random_bytes(tmp_path, payload, gz):
        shard=st.integers(min_value=200, max_value=4000), utf16=st.booleans())
 def test_plain_jsonl_cut_into_byte_ranges_reads_every_line_once(tmp_path, sizes, shard, utf16):
     recs = [{"id": f"r{i}", "text": "字" + "文" * n} for i, n in enumerate(sizes)]
-    lines = [(json.dumps(r, ensure_ascii=False) + "\n").encode("utf-16-le" if utf16 else "utf-8") for r in recs]
+    lines = [(json.dumps(r, ensure_ascii=False) + "\n").encode("utf-16-le" if utf16 else "utf-8")
+             for r in recs]
     if utf16:
         lines[0] = b"\xff\xfe" + lines[0]
     path = tmp_path / "split.jsonl"

@@ -109,7 +109,8 @@ def test_text_files_utf8_bom_gbk_binary_empty_and_huge(tmp_path):
     (tmp_path / "empty.txt").write_bytes(b"")
     (tmp_path / "huge.txt").write_bytes("长" .encode() * (50 * 1024 * 1024 // 3 + 1))
     _, got, bad = read_all(InputConfig(paths=[str(tmp_path)], max_doc_mb=16))
-    assert {d["id"]: d["text"] for d in got} == {"bom.txt": "带BOM的文本", "gbk.txt": "这是一段用国标编码保存的中文。"}
+    assert {d["id"]: d["text"] for d in got} == {"bom.txt": "带BOM的文本",
+                                                 "gbk.txt": "这是一段用国标编码保存的中文。"}
     assert {b["id"]: b["reason"] for b in bad} == {"big5.txt": "undecodable", "empty.txt": "empty_text",
                                                    "huge.txt": "too_large"}
 

@@ -57,7 +57,8 @@ def test_gold_eval_scores_kept_text_per_type(run_dir):
     assert art["boilerplate_chars"] == junk
     assert pages["forum"]["f1"] == 1.0
     short = pages["short"]
-    assert not short["kept"] and short["f1"] == 0 and (short["stage"], short["reason"]) == ("coarse", "too_short")
+    assert not short["kept"] and short["f1"] == 0 \
+        and (short["stage"], short["reason"]) == ("coarse", "too_short")
     assert res["missing"] == ["absent"]
     types = {r["type"]: r for r in res["types"]}
     assert types["forum"]["pages"] == 2 and types["forum"]["dropped"] == 1 and types["forum"]["f1"] == 0.5
@@ -77,7 +78,7 @@ def test_gold_eval_cli_split_and_json(run_dir, capsys):
 
 
 def test_bench_and_eval_share_one_metric():
-    from mdfs.bench import extraction
+    from tools.bench import extraction
 
     assert extraction.prf is mdfs.charmetric.prf
     o = Overlap.of("甲乙乙丙 丁", "甲乙丙丙")
@@ -89,8 +90,8 @@ PAOPAO = "20373e03defc0ad0"  # a paopao.info thread (tuning side): trafilatura's
 
 
 def test_fallback_keeps_a_forum_page_the_extractor_empties():
-    from stages.collection import Collection
-    from stages.collection.charset import decode_page
+    from mdfs.stages.collection import Collection
+    from mdfs.stages.collection.charset import decode_page
 
     folder = shared("html-zh", "magic-html", "forum")
     key = next(k for k in json.loads((folder / "groundtruth.json").read_text()) if k.startswith(PAOPAO))
@@ -99,7 +100,8 @@ def test_fallback_keeps_a_forum_page_the_extractor_empties():
     # trafilatura's precision mode is the extractor that empties pages (its recall mode, the default, empties
     # none of the gold pages); the fallback is what keeps them
     with_fallback = Collection("collection", Collection.Params(extractor="trafilatura_precision"))
-    without = Collection("collection", Collection.Params(extractor="trafilatura_precision", fallback_extractor=None,
+    without = Collection("collection",
+                         Collection.Params(extractor="trafilatura_precision", fallback_extractor=None,
                                                          lang_id=False))
     for s in (with_fallback, without):
         s.setup()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import pyarrow as pa
 import pytest
@@ -14,12 +13,13 @@ from mdfs.evaluate import evaluate
 from mdfs.quality.model import read_sidecar
 from mdfs.quality.page import BrandMatcher, PageText, host_tokens, read_domain_lists, split_title
 from mdfs.stage import REJECT, REJECT_DETAIL, StageContext
-from stages.quality import DEFAULT_MODEL, JUNK_CLASSES, QualityFilter
+from mdfs.stages.quality import DEFAULT_MODEL, JUNK_CLASSES, QualityFilter
 
 from .conftest import ROOT, shared
 
 LABELS = ROOT / "configs" / "eval" / "zh_dev.jsonl"
-NEWS = ("本报讯 昨日，市公安局通报了一起案件。警方在城区一处出租屋内抓获涉案人员五名，现场查获电脑、手机等作案工具。"
+NEWS = ("本报讯 昨日，市公安局通报了一起案件。警方在城区一处出租屋内抓获涉案人员五名，"
+        "现场查获电脑、手机等作案工具。"
         "据介绍，该团伙自去年起通过境外服务器组织网络赌博，涉案金额较大。目前案件正在进一步侦办中。"
         "警方提醒广大市民，网络赌博危害极大，切勿参与，发现线索可拨打举报电话。")
 
@@ -46,7 +46,8 @@ def _decide(stage: QualityFilter, texts: list[str], urls=None) -> pa.Table:
 
 
 def test_brand_title_rule_needs_seo_words_and_says_why(stage):
-    out = _decide(stage, ["澳门威尼斯人官网-注册送彩金\n" + NEWS, NEWS, "澳门威尼斯人度假村公布季度业绩\n" + NEWS])
+    out = _decide(stage,
+                  ["澳门威尼斯人官网-注册送彩金\n" + NEWS, NEWS, "澳门威尼斯人度假村公布季度业绩\n" + NEWS])
     assert out.column(REJECT)[0].as_py() == "brand_title"
     assert "威尼斯人" in out.column(REJECT_DETAIL)[0].as_py()
     assert out.column(REJECT)[1].as_py() is None  # a news story about gambling stays
@@ -98,8 +99,7 @@ def held_out_run(tmp_path_factory):
     """The default recipe (serial) over a slice of the held-out side: real spam pages of Common Crawl and
     a spider pool, generated gambling and porn pages, Wikipedia (also on gambling), abstracts, news pages."""
     shared("cc-warc", "warcfile.warc")
-    sys.path.insert(0, str(ROOT / "stages" / "models"))
-    import devset
+    from tools.models import devset
 
     d = tmp_path_factory.mktemp("held_out")
     rows = _subset("test", {"cc-warc": 20, "spider-pool": 12, "wiki-cmrc": 25, "abstracts": 20, "gne": 12,

@@ -79,7 +79,8 @@ def test_resume_after_crash_gives_identical_output(corpus, tmp_path, tiny_model,
     hooks = ["stages.coarse.hooks={before: ['tests.plugins:crash_on_shard']}", "input.shard_size_mb=0.002"]
     ref = run_tiny(corpus, tmp_path / "ref", tiny_model, *hooks)
     monkeypatch.setenv("MDFS_TEST_CRASH_SHARD", "part-00002")
-    with pytest.raises(StageError, match="simulated crash.*stage=coarse, shard=part-00002, hook=tests.plugins"):
+    with pytest.raises(StageError,
+                       match="simulated crash.*stage=coarse, shard=part-00002, hook=tests.plugins"):
         run_tiny(corpus, tmp_path / "out", tiny_model, *hooks)
     assert (tmp_path / "out" / "stats" / "shards" / "seg0-part-00000.json").exists()
     monkeypatch.delenv("MDFS_TEST_CRASH_SHARD")
@@ -88,7 +89,8 @@ def test_resume_after_crash_gives_identical_output(corpus, tmp_path, tiny_model,
     for sub in ("data", "rejects"):
         assert read_dir(tmp_path / "out" / sub) == read_dir(tmp_path / "ref" / sub)
     again = run_tiny(corpus, tmp_path / "out", tiny_model, *hooks)
-    assert again.shards_run == 0 and read_dir(tmp_path / "out" / "data") == read_dir(tmp_path / "ref" / "data")
+    assert again.shards_run == 0 \
+        and read_dir(tmp_path / "out" / "data") == read_dir(tmp_path / "ref" / "data")
 
 
 def test_changed_inputs_are_refused_not_resumed(corpus, tmp_path, tiny_model):
@@ -96,13 +98,17 @@ def test_changed_inputs_are_refused_not_resumed(corpus, tmp_path, tiny_model):
     and doubled (or the old corpus): now the rerun refuses before any work, and --force starts over."""
     out = tmp_path / "out"
     run_tiny(corpus, out, tiny_model, "input.shard_size_mb=0.002")
-    assert run_tiny(corpus, out, tiny_model, "input.shard_size_mb=0.002").shards_run == 0  # unchanged: resumes
-    write_jsonl(corpus / "0-first.jsonl", [{"id": f"new-{i}", "text": "新增的文档。" * 20 + str(i)} for i in range(10)])
-    with pytest.raises(OutputError, match=r"inputs changed .*added \S*0-first.jsonl \(1\).*--update.*--force"):
+    # unchanged: resumes
+    assert run_tiny(corpus, out, tiny_model, "input.shard_size_mb=0.002").shards_run == 0
+    write_jsonl(corpus / "0-first.jsonl",
+                [{"id": f"new-{i}", "text": "新增的文档。" * 20 + str(i)} for i in range(10)])
+    with pytest.raises(OutputError,
+                       match=r"inputs changed .*added \S*0-first.jsonl \(1\).*--update.*--force"):
         run_tiny(corpus, out, tiny_model, "input.shard_size_mb=0.002")
     forced = run_tiny(corpus, out, tiny_model, "input.shard_size_mb=0.002", force=True)
     fresh = run_tiny(corpus, tmp_path / "fresh", tiny_model, "input.shard_size_mb=0.002")
-    assert forced.docs_in == fresh.docs_in == 73 and read_dir(out / "data") == read_dir(tmp_path / "fresh" / "data")
+    assert forced.docs_in == fresh.docs_in == 73 \
+        and read_dir(out / "data") == read_dir(tmp_path / "fresh" / "data")
     (corpus / "c.txt").write_text("改过的纯文本文件。" * 10, encoding="utf-8")
     with pytest.raises(OutputError, match=r"changed \S*c.txt"):
         run_tiny(corpus, out, tiny_model, "input.shard_size_mb=0.002")
@@ -112,7 +118,8 @@ def parts(path):
     """Rows of each Parquet part under `path`, by file name: equal parts, not only equal corpora."""
     import pyarrow.parquet as pq
 
-    return {p.relative_to(path).as_posix(): pq.read_table(p).to_pylist() for p in sorted(path.rglob("*.parquet"))}
+    return {p.relative_to(path).as_posix(): pq.read_table(p).to_pylist()
+            for p in sorted(path.rglob("*.parquet"))}
 
 
 def test_update_redoes_only_the_shards_whose_inputs_changed(corpus, tmp_path, tiny_model):
@@ -128,7 +135,8 @@ def test_update_redoes_only_the_shards_whose_inputs_changed(corpus, tmp_path, ti
     fresh = run_tiny(corpus, tmp_path / "fresh1", tiny_model, small)
     for sub in ("data", "rejects"):
         assert parts(out / sub) == parts(tmp_path / "fresh1" / sub)
-    write_jsonl(corpus / "0-first.jsonl", [{"id": f"new-{i}", "text": "新增的文档。" * 20 + str(i)} for i in range(10)])
+    write_jsonl(corpus / "0-first.jsonl",
+                [{"id": f"new-{i}", "text": "新增的文档。" * 20 + str(i)} for i in range(10)])
     (corpus / "b.jsonl.gz").unlink()
     updated = run_tiny(corpus, out, tiny_model, small, update=True)
     fresh = run_tiny(corpus, tmp_path / "fresh2", tiny_model, small)
@@ -198,7 +206,8 @@ def test_cli_run_prints_locations_and_conservation(corpus, tmp_path, tiny_model,
                  "--set", f"stages.quality.model={tiny_model}"])
     text = capsys.readouterr().out
     assert code == 0 and "conservation OK: 63 in" in text and f"{out}/data" in text
-    assert main(["run", str(TINY), "-i", str(tmp_path / "missing"), "-o", str(out), "--engine", "serial"]) == 2
+    assert main(["run", str(TINY), "-i", str(tmp_path / "missing"), "-o", str(out), "--engine",
+                 "serial"]) == 2
     assert "input not found" in capsys.readouterr().err
 
 

@@ -22,7 +22,7 @@ from mdfs.quality.model import QualityModel, read_sidecar, sidecar_path
 from mdfs.quality.tokens import TokenizerConfig, make_tokenizer
 from mdfs.quality.train import load_train_config
 from mdfs.textnorm import char_tokens
-from stages.quality import DEFAULT_MODEL, QualityFilter
+from mdfs.stages.quality import DEFAULT_MODEL, QualityFilter
 
 from .conftest import CLEAN, shared, write_jsonl
 
@@ -316,9 +316,9 @@ def test_a_model_without_the_positive_label_fails_clearly(tmp_path, capsys):
 
 def test_two_class_model_held_out_f1(tmp_path, capsys):
     """Point 6 of the issue, re-measured through `mdfs quality eval` on the held-out pages, articles and
-    templates of stages/models/train_default.py (the model never saw them)."""
+    templates of tools/models/train_default.py (the model never saw them)."""
     corpora = shared()
-    from stages.models.train_default import HQ, build_dataset, split_by_group
+    from tools.models.train_default import HQ, build_dataset, split_by_group
 
     _, test = split_by_group(build_dataset(corpora, 20240501), 0.2, 20240501)
     real = [d for d in test if not d.source.startswith("synthetic/")]
@@ -331,10 +331,10 @@ def test_two_class_model_held_out_f1(tmp_path, capsys):
 
 
 def test_documented_training_config_is_the_default():
-    from mdfs.config import CONFIG_DIR
+    from mdfs.config import DEFAULT_CONFIG
     from mdfs.quality.train import TrainConfig
 
-    assert load_train_config(CONFIG_DIR / "quality_train.yaml") == TrainConfig()
+    assert load_train_config(DEFAULT_CONFIG.with_name("quality_train.yaml")) == TrainConfig()
 
 
 def test_readme_quality_commands_run_as_written(data, tmp_path, monkeypatch, capsys):

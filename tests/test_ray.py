@@ -18,7 +18,8 @@ pytestmark = pytest.mark.slow
 
 def cli(*args, env=None, timeout=300):
     cmd = [sys.executable, "-m", "mdfs.cli", *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})})
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stdout + proc.stderr
 
@@ -28,7 +29,8 @@ def sharded_corpus(tmp_path_factory):
     folder = tmp_path_factory.mktemp("ray") / "in"
     docs = make_docs(400)
     for i in range(4):
-        write_jsonl(folder / f"part{i}.jsonl{'.gz' if i % 2 else ''}", docs[i * 100:(i + 1) * 100], compress=i % 2 == 1)
+        write_jsonl(folder / f"part{i}.jsonl{'.gz' if i % 2 else ''}", docs[i * 100:(i + 1) * 100],
+                    compress=i % 2 == 1)
     return folder
 
 
@@ -45,7 +47,8 @@ def args_for(corpus, out, model):
             "--set", "input.shard_size_mb=0.01", "--no-progress"]
 
 
-def test_local_ray_equals_serial_and_loads_models_once_per_actor(sharded_corpus, tiny_model, serial_run, tmp_path):
+def test_local_ray_equals_serial_and_loads_models_once_per_actor(sharded_corpus, tiny_model, serial_run,
+                                                                 tmp_path):
     out = tmp_path / "out"
     text = cli(*args_for(sharded_corpus, out, tiny_model), "--workers", "2")
     assert "conservation OK: 400 in" in text
@@ -69,8 +72,8 @@ def test_real_ray_cluster_with_address(sharded_corpus, tiny_model, serial_run, t
 
 
 def test_unreachable_cluster_is_a_clear_error(tmp_path, sharded_corpus):
-    proc = subprocess.run([sys.executable, "-m", "mdfs.cli", "run", str(TINY), "-i", str(sharded_corpus), "-o",
-                           str(tmp_path / "o"), "--ray-address", f"127.0.0.1:{free_port()}"],
+    proc = subprocess.run([sys.executable, "-m", "mdfs.cli", "run", str(TINY), "-i", str(sharded_corpus),
+                           "-o", str(tmp_path / "o"), "--ray-address", f"127.0.0.1:{free_port()}"],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and "cannot join the Ray cluster" in proc.stderr
     assert "Traceback" not in proc.stderr

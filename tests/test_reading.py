@@ -301,7 +301,8 @@ def test_gbk_jsonl_is_decoded_as_a_whole_file(tmp_path, encoding, compress):
 
 
 def test_a_file_in_no_known_encoding_is_one_reject(tmp_path):
-    big5 = "".join(json.dumps({"id": i, "text": "臺灣的歷史與文化，繁體中文書寫。"}, ensure_ascii=False) + "\n"
+    big5 = "".join(json.dumps({"id": i, "text": "臺灣的歷史與文化，繁體中文書寫。"},
+                              ensure_ascii=False) + "\n"
                    for i in range(105)).encode("big5")
     (tmp_path / "big5.jsonl").write_bytes(big5)
     utf32 = codecs.BOM_UTF32_LE + jsonl(records(20)).decode().encode("utf-32-le")
@@ -357,7 +358,8 @@ def test_a_run_over_odd_inputs_conserves_every_record(tmp_path, tiny_model):
     (folder / "u16.jsonl").write_bytes(codecs.BOM_UTF16_LE + jsonl(docs[10:20]).decode().encode("utf-16-le"))
     (folder / "gbk.jsonl.gz").write_bytes(gzip.compress(jsonl(docs[20:30]).decode().encode("gbk")))
     (folder / "odd.jsonl").write_bytes(b'{"text": 1' + b"0" * 5000 + b"}\n" + b"[" * 100_000 + b"\n")
-    (folder / "big5.jsonl").write_bytes("".join(json.dumps({"text": "臺灣的歷史與文化。"}, ensure_ascii=False) + "\n"
+    (folder / "big5.jsonl").write_bytes("".join(json.dumps({"text": "臺灣的歷史與文化。"},
+                                                           ensure_ascii=False) + "\n"
                                                 for _ in range(105)).encode("big5"))
     cut = gzip.compress(jsonl(docs[30:40]), mtime=0)
     (folder / "cut.jsonl.gz").write_bytes(cut[: len(cut) * 2 // 3])

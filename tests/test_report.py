@@ -65,7 +65,8 @@ def test_run_writes_the_report_with_every_section(demo_run, capsys):
     score = report["scores"]["quality__score"]
     assert sum(score["kept"]) == kept
     by = score["rejected_by"]  # the rejects' own scores, per rejecting stage, and the stage's threshold
-    assert sum(by["quality"]) == manifest["stages"]["quality"]["docs_in"] - manifest["stages"]["quality"]["docs_out"]
+    quality = manifest["stages"]["quality"]
+    assert sum(by["quality"]) == quality["docs_in"] - quality["docs_out"]
     assert sum(by["dedup"]) > 0 and "collection" not in by
     assert score["threshold"] == 0.1  # the bundled page model's calibrated floor on P(clean)
     assert report["corpus"]["languages"][0]["lang"] == "zh"
@@ -212,7 +213,8 @@ def test_report_renders_in_headless_chromium(demo_run, tmp_path):
             returnByValue=True,
             expression="""(() => {
             const svgs = [...document.querySelectorAll('svg.chart')];
-            const visible = svgs.filter(s => { const r = s.getBoundingClientRect(); return r.width > 100 && r.height > 40; });
+            const visible = svgs.filter(s => {
+                const r = s.getBoundingClientRect(); return r.width > 100 && r.height > 40; });
             const bars = visible.map(s => [...s.querySelectorAll('rect')].filter(r => {
                 const b = r.getBoundingClientRect(); return b.width > 0 && b.height > 0; }).length);
             return {charts: svgs.length, visible: visible.length, bars: bars,

@@ -54,7 +54,8 @@ def test_a_running_holder_refuses_a_second_run(corpus, tmp_path, tiny_model):
 
 
 def test_a_stale_lock_is_taken_over_and_released(corpus, tmp_path, tiny_model):
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
     out = tmp_path / "out"
     write_lock(out, pid=int(dead.stdout))  # a driver killed on this host
     assert run_tiny(str(corpus), out, tiny_model).docs_in == 63
@@ -69,8 +70,10 @@ def test_a_stale_lock_is_taken_over_and_released(corpus, tmp_path, tiny_model):
 
 
 def test_two_concurrent_runs_one_is_refused_clearly(corpus, tmp_path, tiny_model):
-    args = [sys.executable, "-m", "mdfs.cli", "run", str(TINY), "-i", str(corpus), "-o", str(tmp_path / "out"),
-            "--engine", "serial", "--no-progress", "--no-report", "--set", f"stages.quality.model={tiny_model}",
+    args = [sys.executable, "-m", "mdfs.cli", "run", str(TINY), "-i", str(corpus), "-o",
+            str(tmp_path / "out"),
+            "--engine", "serial", "--no-progress", "--no-report", "--set",
+            f"stages.quality.model={tiny_model}",
             "--set", "stages.coarse.hooks={before: ['tests.plugins:slow']}"]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MDFS_TEST_SLOW": "0.5"}
     first = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

@@ -60,13 +60,15 @@ def test_s3_run_lock_refuses_a_second_run_and_is_released(s3_server, tmp_path, t
     write_jsonl(local_in / "a.jsonl", make_docs(20))
     overrides = [f"stages.quality.model={tiny_model}"]
     out = "s3://corpus/runs/locked"
-    mdfs.run(str(TINY), str(local_in), out, engine="serial", progress=False, report=False, overrides=overrides)
+    mdfs.run(str(TINY), str(local_in), out, engine="serial", progress=False, report=False,
+             overrides=overrides)
     client = boto3.client("s3")
     assert "Contents" not in client.list_objects_v2(Bucket="corpus", Prefix="runs/locked/_lock")  # released
     holder = {"token": "x", "host": "other-node", "pid": 1, "started": time.time(), "heartbeat": time.time()}
     client.put_object(Bucket="corpus", Key="runs/locked/_lock.json", Body=json.dumps(holder).encode())
     with pytest.raises(OutputError, match="in use by another mdfs run .* on other-node"):
-        mdfs.run(str(TINY), str(local_in), out, engine="serial", progress=False, report=False, overrides=overrides)
+        mdfs.run(str(TINY), str(local_in), out, engine="serial", progress=False, report=False,
+                 overrides=overrides)
 
 
 def test_storage_faults_are_one_clear_line(s3_server, tmp_path):
@@ -78,7 +80,8 @@ def test_storage_faults_are_one_clear_line(s3_server, tmp_path):
 
     def cli(*args, **env):
         return subprocess.run([sys.executable, "-m", "mdfs.cli", "run", *args, "--engine", "serial"],
-                              capture_output=True, text=True, timeout=120, env={**os.environ, **env}, check=False)
+                              capture_output=True, text=True, timeout=120, env={**os.environ, **env},
+                              check=False)
 
     down = cli("-i", "s3://corpus/raw", "-o", str(tmp_path / "o"), AWS_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}")
     assert down.returncode == 2 and "cannot reach the object store at http://127.0.0.1:" in down.stderr
@@ -92,8 +95,8 @@ def test_refused_credentials_and_missing_buckets_are_named():
     """What the object store says (as pyarrow reports it) becomes a sentence a user can act on."""
     from mdfs.storage import explain
 
-    denied = OSError("When reading information for key 'raw' in bucket 'corpus': AWS Error ACCESS_DENIED during "
-                     "HeadObject operation: No response body.")
+    denied = OSError("When reading information for key 'raw' in bucket 'corpus': AWS Error "
+                     "ACCESS_DENIED during HeadObject operation: No response body.")
     assert explain(denied).startswith("the object store refused the credentials: check AWS_ACCESS_KEY_ID")
     missing = OSError("Bucket 'nope' not found: AWS Error NO_SUCH_BUCKET during HeadBucket operation")
     assert explain(missing).startswith("the bucket does not exist")

@@ -4,15 +4,14 @@ import json
 import re
 
 import pyarrow as pa
-import pytest
 
 from mdfs.config import load_config
 from mdfs.stage import REJECT, StageContext
-from stages.coarse import CoarseFilter
-from stages.collection import Collection
-from stages.dedup import ExactDedup
-from stages.fine import FineFilter
-from stages.quality import QualityFilter
+from mdfs.stages.coarse import CoarseFilter
+from mdfs.stages.collection import Collection
+from mdfs.stages.dedup import ExactDedup
+from mdfs.stages.fine import FineFilter
+from mdfs.stages.quality import QualityFilter
 
 from .conftest import CLEAN, shared
 

@@ -1,4 +1,5 @@
-"""What a new user meets first: the list of stages, every config problem at once, a quick look with --limit."""
+"""What a new user meets first: the list of stages, every config problem at once, a quick look with
+--limit."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ def test_stages_lists_every_builtin_with_its_parameters(capsys):
     assert params["buckets"]["type"] == "int"
     assert main(["stages", "quality"]) == 0
     text = capsys.readouterr().out
-    assert text.startswith("quality  (stage, stages.quality:QualityFilter)") and "drop: dict[str, float]" in text
+    assert text.startswith("quality  (stage, mdfs.stages.quality:QualityFilter)") \
+        and "drop: dict[str, float]" in text
     assert main(["stages", "nope"]) == 2
 
 
@@ -50,8 +52,8 @@ def test_limit_reads_a_deterministic_sample_spread_over_the_input(tmp_path, tiny
     sets = [f"stages.quality.model={tiny_model}", "input.shard_size_mb=0.05", "input.limit=1000"]
     a = mdfs.run(str(TINY), str(tmp_path / "in"), str(tmp_path / "a"), overrides=sets, engine="serial",
                  progress=False, report=False)
-    b = mdfs.run(str(TINY), str(tmp_path / "in"), str(tmp_path / "b"), overrides=sets, engine="ray", workers=2,
-                 progress=False, report=False)
+    b = mdfs.run(str(TINY), str(tmp_path / "in"), str(tmp_path / "b"), overrides=sets, engine="ray",
+                 workers=2, progress=False, report=False)
     assert a.docs_in == b.docs_in == 1000 and a.docs_out == b.docs_out
     import pyarrow.dataset as ds
 

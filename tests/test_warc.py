@@ -191,7 +191,8 @@ def test_wet_conversion_records_are_plain_text(tmp_path):
     path = tmp_path / "x.warc.wet.gz"
     path.write_bytes(warc_bytes([conversion("http://c.cn/1", "第一段。\n第二段。")]))
     docs, bad = read(path)
-    assert not bad and docs[0]["content_type"] == "text/plain" and docs[0]["raw"].decode() == "第一段。\n第二段。"
+    assert not bad and docs[0]["content_type"] == "text/plain" \
+        and docs[0]["raw"].decode() == "第一段。\n第二段。"
     assert docs[0]["domain"] == "c.cn"
 
 
@@ -201,4 +202,5 @@ def test_html_files_one_page_each(tmp_path):
     (tmp_path / "c.html").write_bytes(b"\x00\x01\x02" * 100)
     docs, bad = read(tmp_path)
     assert [(d["id"], d["content_type"], d["text"]) for d in docs] == [("a.html", "text/html", None)]
-    assert sorted((b["id"], b["reason"]) for b in bad) == [("b.htm", "empty_text"), ("c.html", "binary_payload")]
+    assert sorted((b["id"], b["reason"]) for b in bad) == [("b.htm", "empty_text"),
+                                                           ("c.html", "binary_payload")]

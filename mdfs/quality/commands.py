@@ -146,7 +146,7 @@ def _score(args) -> int:
 
 def _load(path: str | None):
     from mdfs.quality.model import QualityModel
-    from stages.quality import DEFAULT_MODEL
+    from mdfs.stages.quality import DEFAULT_MODEL
 
     return QualityModel.load(path or DEFAULT_MODEL)
 
@@ -154,7 +154,7 @@ def _load(path: str | None):
 def _scorer(path: str | None, prepare: bool):
     """The quality stage itself, set up: it scores a page model's input (title, host, signals) and a
     two-class model's prefix the same way a run does."""
-    from stages.quality import QualityFilter
+    from mdfs.stages.quality import QualityFilter
 
     stage = QualityFilter("quality", QualityFilter.Params(model=path, prepare=prepare))
     stage.setup()

@@ -18,17 +18,19 @@ from pathlib import Path
 
 import numpy as np
 
+from mdfs.bundled import bundled
 from mdfs.textnorm import CHAR_TOKEN
-from mdfs.warc import domain_of
+from mdfs.hosts import site
 
 INPUT_VERSION = "page-v2"
 TITLE_CHARS, BEGIN, MIDDLE, END = 64, 500, 250, 250
-LEXICONS = Path(__file__).resolve().parents[2] / "stages" / "lexicons"
+LEXICONS = bundled("mdfs.stages", "lexicons")
 # Words that turn a brand in a title into an SEO title: nobody writes news titled "<casino> 官网 app 下载".
-SEO_WORDS = re.compile(r"官网|官方网站|下载|注册|登录|登陆|入口|开户|网址|平台|app|APP|手机版|网页版|在线|首页|娱乐"
-                       r"|开奖|投注|棋牌|彩金|真人|赔率|计划|导航|资料")
-_SPAM_TLDS = {"xyz", "site", "top", "vip", "cc", "info", "club", "online", "icu", "win", "bet", "live", "shop",
-              "ltd", "tk", "pw", "work", "fun", "wang", "ren", "loan", "click", "link", "space", "website"}
+SEO_WORDS = re.compile(r"官网|官方网站|下载|注册|登录|登陆|入口|开户|网址|平台|app|APP|手机版|网页版"
+                       r"|在线|首页|娱乐|开奖|投注|棋牌|彩金|真人|赔率|计划|导航|资料")
+_SPAM_TLDS = {"xyz", "site", "top", "vip", "cc", "info", "club", "online", "icu", "win", "bet", "live",
+              "shop", "ltd", "tk", "pw", "work", "fun", "wang", "ren", "loan", "click", "link", "space",
+              "website"}
 
 
 def split_title(text: str) -> tuple[str, str]:
@@ -51,7 +53,7 @@ def host_tokens(url: str | None, listed: set[str] | frozenset = frozenset()) -> 
     """Only what marks a host as spam-prone: a bought-in-bulk numeric domain, a spam-prone TLD, a listed
     content-farm domain. An ordinary host and no URL at all give no token: clean training text mostly
     comes without a URL, so a token for "has a URL" would teach the model that URLs mean junk."""
-    host = (domain_of(url) or "").removeprefix("www.")
+    host = site(url) or ""
     if not host or host.endswith(".invalid"):
         return []
     parts = host.split(".")
@@ -107,7 +109,8 @@ class PageText:
         return cls(text, title, body_sample(body))
 
 
-def page_line(page: PageText, url: str | None, signals: Signals, listed: frozenset | set = frozenset()) -> str:
+def page_line(page: PageText, url: str | None, signals: Signals,
+              listed: frozenset | set = frozenset()) -> str:
     """One fastText input line for a document."""
     parts = [" ".join("t:" + t for t in CHAR_TOKEN.findall(page.title, 0, TITLE_CHARS))]
     parts += host_tokens(url, listed) + signals.tokens(page.text)
@@ -138,11 +141,12 @@ class BrandMatcher:
     def __init__(self, files: list[Path] | None = None):
         import ahocorasick_rs
 
-        from stages.rules.lexicon import read_terms
+        from mdfs.stages.rules.lexicon import read_terms
 
         terms = {term.strip().lower() for path in files or sorted(LEXICONS.glob("brands_*.txt"))
                  for term, exception in read_terms(Path(path)) if not exception and term.strip()}
-        self._ac = ahocorasick_rs.AhoCorasick(sorted(terms), matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
+        self._ac = ahocorasick_rs.AhoCorasick(sorted(terms),
+                                              matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
 
     def hits(self, text: str) -> list[str]:
         lowered = text.lower()  # sliced itself: lower() can change the length of non-Chinese text
@@ -152,7 +156,8 @@ class BrandMatcher:
         """(distinct brands in the title, brand hits in the body, SEO words in the title, the brands)."""
         in_title = sorted(set(self.hits(page.title)))
         in_body = self.hits(page.sample)
-        return len(in_title), len(in_body), bool(SEO_WORDS.search(page.title)), in_title + sorted(set(in_body))
+        seo = bool(SEO_WORDS.search(page.title))
+        return len(in_title), len(in_body), seo, in_title + sorted(set(in_body))
 
 
 def read_domain_lists(files: list[str]) -> frozenset[str]:

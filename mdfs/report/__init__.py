@@ -14,7 +14,8 @@ __all__ = ["write_report"]
 def write_report(root: str, **options) -> str:
     """Write the three report files into `<root>/report/`; return the path of index.html."""
     from mdfs.report.collect import build_report  # here, not above: mdfs.datastats imports mdfs.report.scan
-    from mdfs.report.render import to_html, to_markdown
+    from mdfs.report.markdown import to_markdown
+    from mdfs.report.render import to_html
 
     report = build_report(root, **options)
     folder = storage.join(root, "report")

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 from mdfs import storage
 from mdfs.datastats import CorpusStats
 from mdfs.errors import OutputError
+from mdfs.hosts import hosts
 from mdfs.layout import RunLayout
 from mdfs.report.scan import (
     LENGTH_EDGES,
@@ -24,7 +25,6 @@ from mdfs.report.scan import (
     Sampler,
     TopCounter,
     batches,
-    host_of,
     parquet_files,
 )
 from mdfs.stage import StageContext
@@ -120,7 +120,7 @@ def _scan_rejects(layout: RunLayout, order: list[str], k: int, chars: int, top: 
         if "source" in t.column_names:
             sources.add(t.column("source"))
         if "url" in t.column_names:
-            doms.add(host_of(t.column("url")))
+            doms.add(hosts(t.column("url")))
         short = (
             t.set_column(
                 t.column_names.index("text"),

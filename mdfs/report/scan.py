@@ -12,10 +12,10 @@ import pyarrow.compute as pc
 import pyarrow.dataset as pads
 
 from mdfs import storage
+from mdfs.hosts import hosts
 
 LENGTH_EDGES = [0, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000]
 SCORE_EDGES = [round(i / 20, 2) for i in range(20)]  # the last bin is [0.95, 1]
-_HOST = r"^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?(?P<host>[^/:?#]+)"
 
 
 def _short(v: int) -> str:
@@ -108,16 +108,10 @@ class Sampler:
         return [row for _, row in self.kept.get(key, [])]
 
 
-def host_of(urls: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """Lower-cased host of each URL (null where there is none), computed in Arrow."""
-    hosts = pc.struct_field(pc.extract_regex(pc.fill_null(urls, ""), _HOST), [0])
-    return pc.utf8_lower(hosts)
-
-
 def domains(batch: pa.RecordBatch | pa.Table) -> pa.Array | None:
     """The `domain` column where set, else the host of `url`; None when the batch has neither."""
     names = batch.schema.names
-    from_url = host_of(batch.column("url")) if "url" in names else None
+    from_url = hosts(batch.column("url")) if "url" in names else None
     if "domain" in names:
         dom = batch.column("domain")
         return pc.coalesce(dom, from_url) if from_url is not None else dom

@@ -94,20 +94,7 @@ def histogram(
             f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#dee2e6"/>'
             f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{vmax * frac:.0f}%</text>'
         )
-    for i, label in enumerate(labels):
-        gx = left + i * group + 2
-        for j, (name, vals, color, _) in enumerate(shares):
-            h = plot_h * vals[i] / vmax
-            out.append(
-                f'<rect x="{gx + j * bar:.1f}" y="{top + plot_h - h:.1f}" width="{bar:.1f}" '
-                f'height="{h:.1f}" fill="{color}"><title>{escape(name)} {escape(label)}: '
-                f"{vals[i]:.1f}%</title></rect>"
-            )
-        if len(labels) <= 12 or i % 2 == 0:
-            out.append(
-                f'<text x="{gx + group / 2 - 2:.1f}" y="{top + plot_h + 14}" text-anchor="middle" '
-                f'font-size="10">{escape(label)}</text>'
-            )
+    out += _columns(labels, shares, (left, top, plot_h), group, bar, vmax)
     if marker is not None:
         x = left + group * _bin_position(marker[0], marker[1])
         out.append(
@@ -130,3 +117,25 @@ def _bin_position(value: float, starts: list[float]) -> float:
 
 def _clip(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _columns(labels: list[str], shares: list[tuple], frame: tuple[int, int, int], group: float, bar: float,
+             vmax: float) -> list[str]:
+    """The histogram's columns, one group per bin, and the bin labels (every other one past 12 bins)."""
+    left, top, plot_h = frame
+    out = []
+    for i, label in enumerate(labels):
+        gx = left + i * group + 2
+        for j, (name, vals, color, _) in enumerate(shares):
+            h = plot_h * vals[i] / vmax
+            out.append(
+                f'<rect x="{gx + j * bar:.1f}" y="{top + plot_h - h:.1f}" width="{bar:.1f}" '
+                f'height="{h:.1f}" fill="{color}"><title>{escape(name)} {escape(label)}: '
+                f"{vals[i]:.1f}%</title></rect>"
+            )
+        if len(labels) <= 12 or i % 2 == 0:
+            out.append(
+                f'<text x="{gx + group / 2 - 2:.1f}" y="{top + plot_h + 14}" text-anchor="middle" '
+                f'font-size="10">{escape(label)}</text>'
+            )
+    return out

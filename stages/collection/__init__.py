@@ -23,10 +23,11 @@ from mdfs.metadata import is_metadata
 from mdfs.readers import DOC_SCHEMA
 from mdfs.stage import REJECT, REJECT_DETAIL, Stage, StageContext
 from mdfs.textnorm import normalize
-from mdfs.warc import HTML_TYPES, domain_of
-from stages.collection.charset import decode_page
-from stages.collection.extract import FALLBACK_MIN_CHARS, choose, get_extractor
-from stages.collection.language import CHINESE, LanguageId
+from mdfs.hosts import host
+from mdfs.warc import HTML_TYPES
+from mdfs.stages.collection.charset import decode_page
+from mdfs.stages.collection.extract import FALLBACK_MIN_CHARS, choose, get_extractor
+from mdfs.stages.collection.language import CHINESE, LanguageId
 
 OUTPUT_FIELDS = pa.schema([f for f in DOC_SCHEMA if f.name != "raw"] + [
     pa.field("charset", pa.string()),  # the codec a web payload was decoded with
@@ -53,8 +54,10 @@ class Collection(Stage):
                            "resiliparse", "resiliparse_full"] = "trafilatura_recall"
         # when the extractor finds no main text (trafilatura's precision mode empties some forum and comment
         # pages), this one is asked instead, and the later rules judge its text; null: the page is `no_text`
-        fallback_extractor: Literal["resiliparse", "resiliparse_full", "trafilatura_recall"] | None = "resiliparse"
-        # "no main text": fewer letters and digits than this (the coarse stage's min_chars would drop it anyway)
+        fallback_extractor: Literal["resiliparse", "resiliparse_full", "trafilatura_recall"] | None = \
+            "resiliparse"
+        # "no main text": fewer letters and digits than this (the coarse stage's min_chars would drop it
+        # anyway)
         fallback_min_chars: int = Field(FALLBACK_MIN_CHARS, ge=1)
         # also take the fallback's text when it holds this many times more (threads whose replies the
         # extractor misses); costs a fallback call on every page; null: only when there is no main text
@@ -99,7 +102,7 @@ class Collection(Stage):
         ctx.count("converted_to_simplified", sum(d.converted for d in docs))
         ctx.count("large_pages_fast_extractor", sum(d.large for d in docs))
         ctx.count("fallback_extractor", sum(d.fallback for d in docs))
-        domains = [d or domain_of(u) for d, u in zip(col["domain"], col["url"])]
+        domains = [d or host(u) for d, u in zip(col["domain"], col["url"])]
         data = {f.name: col[f.name] for f in OUTPUT_FIELDS if f.name in col}
         data |= {"text": [d.text for d in docs], "domain": domains, "charset": [d.charset for d in docs],
                  "lang": [d.lang for d in docs], "lang_score": [d.lang_score for d in docs]}

@@ -1,6 +1,6 @@
 """Main-text extraction from decoded HTML: navigation, ads and widgets out, paragraph breaks kept.
 
-Two well-kept libraries are wired in and compared by `python -m mdfs.bench.extraction` on the Chinese
+Two well-kept libraries are wired in and compared by `python -m tools.bench.extraction` on the Chinese
 pages of html-zh (see docs/collection.md for the numbers that chose the default). Each extractor
 takes a decoded HTML string and returns plain text with one paragraph per line ("" when nothing).
 """

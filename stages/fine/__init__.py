@@ -27,8 +27,8 @@ from pydantic import Field
 from mdfs.config import Strict
 from mdfs.errors import ConfigError
 from mdfs.stage import REJECT, Stage, StageContext, add_details, reject_where
-from stages.fine import lexicon
-from stages.fine.rules import (
+from mdfs.stages.fine import lexicon
+from mdfs.stages.fine.rules import (
     StuffingScorer,
     alternation,
     count_matches,
@@ -160,7 +160,8 @@ class FineFilter(Stage):
         return pa.array(out, pa.int32())
 
     def _details(self, reasons: list, s: dict, final: pa.Array, why: dict) -> list[str | None]:
-        """The values behind each rejection, e.g. `keyword_hits=6 (limit 5)`; `why` is what `_rules` recorded."""
+        """The values behind each rejection, e.g. `keyword_hits=6 (limit 5)`; `why` is what `_rules`
+        recorded."""
         out: list[str | None] = []
         for i, reason in enumerate(reasons):
             if reason == "too_short_final":
@@ -176,12 +177,14 @@ class FineFilter(Stage):
         """(mask, reason) per enabled rule; each rule's (metric, threshold) pairs go to `why` for details."""
         p, rules = self.params, []
         why = {} if why is None else why
-        why |= {"keyword_stuffing": (("stuffing", p.stuffing.threshold), ("phrase_repeat", p.stuffing.phrase_threshold)),
+        why |= {"keyword_stuffing": (("stuffing", p.stuffing.threshold),
+                                     ("phrase_repeat", p.stuffing.phrase_threshold)),
                 "spam_keywords": (("keyword_hits", p.keywords.min_hits),),
                 "spam_title": (("title_hits", p.title.min_hits),),
                 "call_to_action": (("cta_hits", p.cta.min_hits), ("cta_per_1000", p.cta.per_1000),
                                    ("cta_distinct", p.cta.min_distinct)),
-                "templated": (("template_lines", p.template.min_lines), ("template_share", p.template.min_share))}
+                "templated": (("template_lines", p.template.min_lines),
+                              ("template_share", p.template.min_share))}
         if "stuffing" in s:
             t, r = p.stuffing.threshold, p.stuffing.phrase_threshold
             off = pa.array([False] * len(s["stuffing"]), pa.bool_())

@@ -41,7 +41,8 @@ def template_lines(text: pa.ChunkedArray | pa.Array, min_line_chars: int) -> tup
 
     A template is the line with digit runs masked to 0 and Latin runs to a ("第12期 特码 34" and
     "第13期 特码 07" are one template). Lines shorter than `min_line_chars` after masking, and lines with
-    fewer than two Chinese characters (timestamps and counters under the comments of a thread), are ignored."""
+    fewer than two Chinese characters (timestamps and counters under the comments of a thread), are
+    ignored."""
     n = len(text)
     lines = pc.split_pattern(pc.fill_null(text, ""), "\n")
     parents = pc.list_parent_indices(lines)

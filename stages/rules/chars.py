@@ -95,7 +95,8 @@ class CharView:
 
     def subset(self, keep_line: np.ndarray) -> CharView:
         """The view restricted to the characters of the kept lines (after line cleaning): a mask, no copy."""
-        return CharView(self.cp, self.cls, self.doc, self.line, self.n_docs, self.n_lines, keep_line[self.line])
+        return CharView(self.cp, self.cls, self.doc, self.line, self.n_docs, self.n_lines,
+                        keep_line[self.line])
 
     def kept(self) -> np.ndarray:
         return np.ones(len(self.cp), bool) if self.keep is None else self.keep

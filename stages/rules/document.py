@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 from pydantic import Field
 
 from mdfs.config import Strict
-from stages.rules.chars import DIGIT, HAN, LATIN, PUNCT, SPACE, SYMBOL, CharView, ratio
+from mdfs.stages.rules.chars import DIGIT, HAN, LATIN, PUNCT, SPACE, SYMBOL, CharView, ratio
 
 BULLET = r"^\s*(?:[•·●○◦▪▫■□◆◇►▶➢➤✓✔☆★※→-]|\*\s|\d{1,2}[.、)）]\s*$)"
 ELLIPSIS = r"(?:…|\.\.\.|。。。|\.\.\.\s*更多|>>)\s*$"
@@ -32,7 +32,8 @@ class DocumentRules(Strict):
     max_bullet_line_ratio: float | None = Field(0.90, ge=0, le=1, description="lines starting with a bullet")
     bullet_max_chars: int | None = Field(80, ge=1, description="a bullet line longer than this is a paragraph "
                                          "(a forum reply, a point of an argument), not a list item; null: any")
-    max_ellipsis_line_ratio: float | None = Field(0.30, ge=0, le=1, description="lines ending with an ellipsis")
+    max_ellipsis_line_ratio: float | None = Field(0.30, ge=0, le=1,
+                                                  description="lines ending with an ellipsis")
     max_url_ratio: float | None = Field(0.30, ge=0, le=1, description="characters inside URLs / visible")
     min_lines: int = Field(3, ge=1, description="the line-shape rules judge documents with this many lines")
     prose_min_chars: int | None = Field(

@@ -22,7 +22,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from mdfs.config import Strict
-from stages.rules.chars import CharView
+from mdfs.stages.rules.chars import CharView
 
 LEXICON_DIR = Path(__file__).resolve().parents[1] / "lexicons"
 DFA_MAX_TERMS = 20_000
@@ -147,9 +147,11 @@ class Lexicon:
             self.sizes[name] = count
         self.keys = sorted(terms)
         self.categories = [tuple(sorted(terms[k])) for k in self.keys]
-        # a DFA scans twice as fast as the default NFA; for very large user lexicons its memory is not worth it
+        # a DFA scans twice as fast as the default NFA; for very large user lexicons its memory is not
+        # worth it
         impl = ahocorasick_rs.Implementation.DFA if len(self.keys) <= DFA_MAX_TERMS else None
-        self.automaton = (ahocorasick_rs.AhoCorasick(self.keys, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest,
+        self.automaton = (ahocorasick_rs.AhoCorasick(self.keys,
+                                                     matchkind=ahocorasick_rs.MatchKind.LeftmostLongest,
                                                      implementation=impl) if self.keys else None)
 
     def hits(self, view: CharView) -> np.ndarray:

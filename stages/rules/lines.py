@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 from pydantic import Field
 
 from mdfs.config import Strict
-from stages.rules.chars import HAN, LATIN, PUNCT, SPACE, SYMBOL, CharView, ratio
+from mdfs.stages.rules.chars import HAN, LATIN, PUNCT, SPACE, SYMBOL, CharView, ratio
 
 # Lines that only ever occur in page chrome. Start-anchored where the words also occur in prose
 # ("我在上一篇文章里说过…" is prose; "上一篇：…" at the start of a short line is navigation).
@@ -29,7 +29,8 @@ BOILERPLATE = [
     r"icp\s*[备证]|icp\d{6,}|公网安备|网安备\d|增值电信业务经营许可证|网络文化经营许可证",
     (r"未经.{0,10}(?:授权|许可|同意).{0,10}(?:不得|禁止|严禁|请勿|谢绝).{0,6}(?:转载|复制|使用)|"
      r"转载请注明|转载.{0,4}请?注明(?:出处|来源|作者)"),
-    # platform disclaimers under articles (the comment box's own lines, 目前没有跟贴 and 评论仅供其表达个人看法,
+    # platform disclaimers under articles (the comment box's own lines, 目前没有跟贴 and
+    # 评论仅供其表达个人看法,
     # are left: cutting them tipped a held-out news page of the development set over the page model's list
     # threshold, p(list) 0.520 against 0.5)
     r"^[\s“\"]*(?:特别声明|免责声明)\s*[:：]\s*以上|^notice:\s*the content above",
@@ -135,7 +136,8 @@ def _bool(arr) -> np.ndarray:
     return arr.to_numpy(zero_copy_only=False).astype(bool)
 
 
-def _rebuild(lines: pa.Array, keep: np.ndarray, parents: np.ndarray, empty: np.ndarray, n_docs: int) -> pa.Array:
+def _rebuild(lines: pa.Array, keep: np.ndarray, parents: np.ndarray, empty: np.ndarray,
+             n_docs: int) -> pa.Array:
     """Join the kept lines back into documents, dropping the blank lines that removals left at the start,
     at the end or next to another blank line."""
     idx = np.flatnonzero(keep)
@@ -185,6 +187,27 @@ class LineCleaner:
         mask = _scatter(len(text), rows, np.ones(len(rows), bool))
         return pc.replace_with_mask(text, pa.array(mask), cleaned), True
 
+    def link_lists(self, lines: pa.Array, per_line: np.ndarray, visible: np.ndarray) -> np.ndarray:
+        """Lines that are lists of short links (a navigation bar): many separators, short items."""
+        # navigation bars have no sentence-ending punctuation; only those lines are counted
+        cand = np.flatnonzero((visible >= self.p.link_list_min_items)
+                              & ~_bool(pc.match_substring_regex(lines, r"[。！？；]")))
+        if not len(cand):
+            return np.zeros(len(lines), bool)
+        sub = lines.take(pa.array(cand))
+        seps = pc.count_substring_regex(sub, SEPARATORS).to_numpy(zero_copy_only=False)
+        # space-separated items count only in lines of Chinese words with no punctuation at all,
+        # and need one item more: chat lines use spaces as commas ("可以的 好好休息 年后继续努力")
+        rows = per_line[cand]
+        bare = ((rows[:, [PUNCT, SYMBOL, LATIN]].sum(axis=1) == 0) & (rows[:, HAN] >= 0.6 * visible[cand])
+                & (seps == 0))
+        spaced = pc.count_substring_regex(sub, SPACED).to_numpy(zero_copy_only=False)
+        seps = np.where(bare & (spaced >= self.p.link_list_min_items), spaced, seps)
+        items = seps + 1
+        mean_item = (visible[cand] - seps) / items
+        hit = (items >= self.p.link_list_min_items) & (mean_item <= self.p.link_list_max_item_chars)
+        return _scatter(len(lines), cand, hit)
+
     def clean(self, text: pa.ChunkedArray | pa.Array) -> Cleaned:
         counters: dict[str, int] = {}
         text = pc.fill_null(text, "")
@@ -213,30 +236,16 @@ class LineCleaner:
                 hit = pc.match_substring_regex(lines.take(pa.array(cand)), self.boilerplate)
                 mark(0, _scatter(n, cand, _bool(hit)))
         if self.p.link_lists:
-            # navigation bars have no sentence-ending punctuation; only those lines are counted
-            cand = np.flatnonzero((visible >= self.p.link_list_min_items)
-                                  & ~_bool(pc.match_substring_regex(lines, r"[。！？；]")))
-            if len(cand):
-                sub = lines.take(pa.array(cand))
-                seps = pc.count_substring_regex(sub, SEPARATORS).to_numpy(zero_copy_only=False)
-                # space-separated items count only in lines of Chinese words with no punctuation at all,
-                # and need one item more: chat lines use spaces as commas ("可以的 好好休息 年后继续努力")
-                rows = per_line[cand]
-                bare = ((rows[:, [PUNCT, SYMBOL, LATIN]].sum(axis=1) == 0) & (rows[:, HAN] >= 0.6 * visible[cand])
-                        & (seps == 0))
-                spaced = pc.count_substring_regex(sub, SPACED).to_numpy(zero_copy_only=False)
-                seps = np.where(bare & (spaced >= self.p.link_list_min_items), spaced, seps)
-                items = seps + 1
-                mean_item = (visible[cand] - seps) / items
-                hit = (items >= self.p.link_list_min_items) & (mean_item <= self.p.link_list_max_item_chars)
-                mark(1, _scatter(n, cand, hit))
+            mark(1, self.link_lists(lines, per_line, visible))
         # literal searches (fast in RE2) find the few lines with a URL; their URL characters are counted
         # once, for the URL-line rule here and the document's URL density later
-        has_url = _bool(pc.match_substring_regex(lines, "://")) | _bool(pc.match_substring_regex(lines, r"www\."))
+        has_url = (_bool(pc.match_substring_regex(lines, "://"))
+                   | _bool(pc.match_substring_regex(lines, r"www\.")))
         cand = np.flatnonzero(has_url)
         if len(cand):
             sub = lines.take(pa.array(cand))
-            inside = pc.subtract(pc.utf8_length(sub), pc.utf8_length(pc.replace_substring_regex(sub, URL, "")))
+            without = pc.replace_substring_regex(sub, URL, "")
+            inside = pc.subtract(pc.utf8_length(sub), pc.utf8_length(without))
             url_chars[cand] = inside.to_numpy(zero_copy_only=False)
             if self.p.max_url_line_ratio is not None:
                 mark(2, ratio(url_chars, visible) >= self.p.max_url_line_ratio)

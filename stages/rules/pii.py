@@ -37,7 +37,8 @@ PREFILTER = {
 _D = r"(?<![0-9A-Za-z])"  # no digit or letter before
 _E = r"(?![0-9A-Za-z])"   # none after
 PATTERNS = {
-    "email": r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![\w-])",
+    "email": r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@"
+             r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![\w-])",
     "id_card": _D + r"[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]" + _E,
     "bank_card": _D + r"(?:62|4\d|5[1-5]|3[47])\d{2}(?:[ -]?\d{4}){3}(?:[ -]?\d{1,3})?" + _E,
     "mobile": r"(?<![\d+])(?:\+?86[- ]?)?1[3-9]\d(?:[- ]?\d{4}){2}(?!\d)",
@@ -81,7 +82,8 @@ class PiiMasker:
         self.prefilter = "|".join(f"(?:{PREFILTER[t]})" for t in self.types) if self.types else None
         # One alternation, tried left to right at each position: email before the numbers it contains,
         # the ID before the bank card before the phone.
-        self.regex = re.compile("|".join(f"(?P<{t}>{PATTERNS[t]})" for t in self.types)) if self.types else None
+        self.regex = re.compile("|".join(f"(?P<{t}>{PATTERNS[t]})" for t in self.types)) if self.types \
+            else None
 
     def _replace(self, m: re.Match, counts: Counter) -> str:
         kind = m.lastgroup  # the outer group of the alternative that matched (it closes last)
@@ -116,7 +118,8 @@ class PiiMasker:
             return text, counts
         line_mask = np.zeros(len(lines), bool)
         line_mask[[hit[i] for i in changed]] = True
-        lines = pc.replace_with_mask(lines, pa.array(line_mask), pa.array([masked[i] for i in changed], pa.string()))
+        lines = pc.replace_with_mask(lines, pa.array(line_mask),
+                                     pa.array([masked[i] for i in changed], pa.string()))
         docs = pc.binary_join(pa.ListArray.from_arrays(listed.offsets, lines), "\n")
         doc_mask = np.zeros(len(text), bool)
         doc_mask[rows.to_numpy()] = True

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from pydantic import Field, field_validator
 
 from mdfs.config import Strict
-from stages.rules.chars import SPACE, CharView, ratio
+from mdfs.stages.rules.chars import SPACE, CharView, ratio
 
 
 class RepetitionRules(Strict):
@@ -27,7 +27,8 @@ class RepetitionRules(Strict):
     max_dup_line_frac: float | None = Field(0.50, ge=0, le=1, description="duplicate lines / lines")
     max_dup_line_char_frac: float | None = Field(0.30, ge=0, le=1, description="chars in duplicate lines")
     max_dup_para_frac: float | None = Field(0.50, ge=0, le=1, description="duplicate paragraphs / paragraphs")
-    max_dup_para_char_frac: float | None = Field(0.30, ge=0, le=1, description="chars in duplicate paragraphs")
+    max_dup_para_char_frac: float | None = Field(0.30, ge=0, le=1,
+                                                 description="chars in duplicate paragraphs")
     max_top_ngram_share: dict[int, float] = Field(
         default_factory=lambda: {2: 0.20, 3: 0.18, 4: 0.16},
         description="n → max share of characters covered by the most frequent character n-gram")
@@ -56,7 +57,8 @@ def ngram_shares(view: CharView, top_sizes: set[int], dup_sizes: set[int]) -> di
     doc, x = view.doc[visible], view.cp[visible]
     n_docs = view.n_docs
     chars = np.bincount(doc, minlength=n_docs)
-    out = {f"top_{n}": np.zeros(n_docs) for n in top_sizes} | {f"dup_{n}": np.zeros(n_docs) for n in dup_sizes}
+    out = {f"top_{n}": np.zeros(n_docs) for n in top_sizes} | {f"dup_{n}": np.zeros(n_docs)
+                                                               for n in dup_sizes}
     cuts = np.searchsorted(doc, np.arange(0, n_docs + CHUNK_DOCS, CHUNK_DOCS))
     for c, (lo, hi) in enumerate(itertools.pairwise(cuts)):
         first = c * CHUNK_DOCS

@@ -7,7 +7,8 @@ lexicon categories is removed (blank lines do not break a run), and the removed 
 in the column `coarse__cut_spam` (`keep_cut`). A block is cut only while it is a minority of the page
 (`max_cut_share` of its characters): a page that is mostly such lines is junk itself, and cutting would
 only make it look clean to the rules and the page model that follow, so it is left whole; so is a page
-whose other lines use the block's words too (erotica under a list of porn titles is one page of porn). Only documents with at
+whose other lines use the block's words too (erotica under a list of porn titles is one page of porn). Only
+documents with at
 least `min_run` matches anywhere are looked at line by line, so clean text costs one automaton scan.
 """
 
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from pydantic import Field
 
 from mdfs.config import Strict
-from stages.rules.lexicon import DEFAULTS, LEXICON_DIR, normalise, read_terms
+from mdfs.stages.rules.lexicon import DEFAULTS, LEXICON_DIR, normalise, read_terms
 
 
 class SpamBlocks(Strict):

@@ -14,9 +14,9 @@ import pyarrow.compute as pc
 from pydantic import Field
 
 from mdfs.config import Strict
-from stages.rules.lexicon import LEXICON_DIR
+from mdfs.hosts import hosts
+from mdfs.stages.rules.lexicon import LEXICON_DIR
 
-HOST = r"^\s*(?:[a-zA-Z][a-zA-Z0-9+.-]*://)?(?:[^@/?#\s]*@)?(?P<host>[^:/?#\s]+)"
 MAX_LEVELS = 6  # labels stripped at most; deeper hosts are checked at their last 6 parents
 
 
@@ -40,14 +40,6 @@ def read_domains(path: Path) -> set[str]:
     return out
 
 
-def hosts(urls: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-    """Lower-cased host of each URL without a leading `www.`; null where there is none."""
-    host = pc.struct_field(pc.extract_regex(pc.fill_null(urls, ""), HOST), "host")
-    host = pc.utf8_lower(host)
-    host = pc.replace_substring_regex(host, r"^www\.|\.$", "")
-    return pc.if_else(pc.equal(host, ""), pa.scalar(None, pa.string()), host)
-
-
 class UrlMatcher:
     def __init__(self, rules: UrlRules, base_dir: Path | None = None):
         blocked: set[str] = set()
@@ -59,7 +51,8 @@ class UrlMatcher:
                 raise ValueError(f"domain blocklist not found: {path}")
             blocked |= read_domains(path)
         self.blocked = pa.array(sorted(blocked), pa.string())
-        self.pattern = "(?i)" + "|".join(f"(?:{p})" for p in rules.url_patterns) if rules.url_patterns else None
+        self.pattern = "(?i)" + "|".join(f"(?:{p})" for p in rules.url_patterns) if rules.url_patterns \
+            else None
 
     def blocked_domain(self, urls: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
         """True where the URL's host or one of its parent domains is on a blocklist."""

@@ -27,8 +27,8 @@ from mdfs import storage
 from mdfs.globalwork import GlobalWork
 from mdfs.layout import RunLayout
 from mdfs.stage import StageContext
-from stages import dupclusters
-from stages.components import stable
+from mdfs.stages import dupclusters
+from mdfs.stages.components import stable
 
 STAGE = "dedup"
 WRITERS = 64  # candidate items writing `cc0`, as in a run

@@ -1,7 +1,7 @@
 """Near-duplicate removal: signature speed, LSH accuracy, whole-dedup time and memory; side by side with
 datasketch's MinHash + MinHashLSH.
 
-    /tmp/venv/bin/python -m mdfs.bench.dedup [--sizes 100000 1000000] [--json out/bench/dedup.json]
+    .venv/bin/python -m tools.bench.dedup [--sizes 100000 1000000] [--json out/bench/dedup.json]
 
 Corpus: sentences of the shared Chinese Wikipedia paragraphs (CMRC 2018, DRCD converted to Simplified with
 OpenCC) recombined into synthetic documents of 5–40 sentences; 30% of the documents are injected copies
@@ -39,10 +39,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from mdfs.bench import peak_rss_mb
+from tools.bench import peak_rss_mb
+from mdfs.goldtext import shared_corpora
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("MDFS_SHARED", ROOT.parent / "shared")) / "corpora"
+SHARED = shared_corpora()
 NGRAM = 5
 ROWS_PER_FILE = 50_000
 SIGNATURE_BAR_MB_S = 30.0
@@ -79,7 +80,7 @@ def generate(n_docs: int, sentences: list[str], seed: int = 0, dup_fraction: flo
              chunk: int = ROWS_PER_FILE) -> Iterator[tuple[pa.Table, pa.Table]]:
     """Yield (documents, pairs) chunk by chunk: documents `id, text, url`; pairs `original, copy, kind,
     jaccard` for the copies in the chunk (their originals may be in any chunk)."""
-    from stages.minhash import Shingles, jaccard
+    from mdfs.stages.minhash import Shingles, jaccard
 
     rng = np.random.default_rng(seed)
     n_copy = int(n_docs * dup_fraction)
@@ -114,7 +115,8 @@ def generate(n_docs: int, sentences: list[str], seed: int = 0, dup_fraction: flo
             urls.append(f"https://site{domain[pos]}.example.cn/{pos}.html")
         sa = Shingles(pa.array([text_of(p[3]) for p in pairs], pa.string()), NGRAM).sets()
         sb = Shingles(pa.array([texts[int(p[1][1:]) - lo] for p in pairs], pa.string()), NGRAM).sets()
-        va, oa, vb, ob = sa.values.to_numpy(), sa.offsets.to_numpy(), sb.values.to_numpy(), sb.offsets.to_numpy()
+        va, oa = sa.values.to_numpy(), sa.offsets.to_numpy()
+        vb, ob = sb.values.to_numpy(), sb.offsets.to_numpy()
         jac = [jaccard(va[oa[i]:oa[i + 1]], vb[ob[i]:ob[i + 1]]) for i in range(len(pairs))]
         yield (pa.table({"id": ids, "text": texts, "url": urls}),
                pa.table({"original": [p[0] for p in pairs], "copy": [p[1] for p in pairs],
@@ -173,18 +175,19 @@ def merged_pairs(pairs: pa.Table, kept_by: dict[str, str]) -> np.ndarray:
 def agreement(pairs: pa.Table, ours: dict[str, str], theirs: dict[str, str], bands: int, rows: int) -> dict:
     """How often two runs take the same decision on a pair, measured and as expected if their hash
     functions were independent draws (each merges a pair of similarity J with probability S(J))."""
-    from stages.minhash import candidate_probability
+    from mdfs.stages.minhash import candidate_probability
 
     a, b = merged_pairs(pairs, ours), merged_pairs(pairs, theirs)
     p = candidate_probability(pairs.column("jaccard").to_numpy(), bands, rows)
-    return {"removed_set_jaccard": round(len(set(ours) & set(theirs)) / max(1, len(set(ours) | set(theirs))), 4),
+    return {"removed_set_jaccard": round(len(set(ours) & set(theirs)) / max(1, len(set(ours) | set(theirs))),
+                                         4),
             "pair_decisions_equal": round(float((a == b).mean()), 4),
             "pair_decisions_equal_expected_if_independent": round(float(1 - (2 * p * (1 - p)).mean()), 4)}
 
 
 def accuracy(pairs: pa.Table, kept_by: dict[str, str], bands: int, rows: int) -> dict:
     """Recall and false merges over the injected pairs, given removed id → kept id."""
-    from stages.minhash import candidate_probability
+    from mdfs.stages.minhash import candidate_probability
 
     orig, copy = pairs.column("original").to_pylist(), pairs.column("copy").to_pylist()
     jac = pairs.column("jaccard").to_numpy()
@@ -195,11 +198,13 @@ def accuracy(pairs: pa.Table, kept_by: dict[str, str], bands: int, rows: int) ->
     for lo, hi in itertools.pairwise(BINS):
         sel = (jac >= lo) & (jac < hi)
         mid = min((lo + min(hi, 1.0)) / 2, 1.0)
-        curve.append({"jaccard": f"[{lo:.1f}, {min(hi, 1.0):.1f}{']' if hi > 1 else ')'}", "pairs": int(sel.sum()),
+        curve.append({"jaccard": f"[{lo:.1f}, {min(hi, 1.0):.1f}{']' if hi > 1 else ')'}",
+                      "pairs": int(sel.sum()),
                       "merged": round(float(merged[sel].mean()), 4) if sel.any() else None,
                       "s_curve_mid": round(float(candidate_probability(mid, bands, rows)), 4)})
     hi, lo = jac >= 0.8, jac < 0.5
-    return {"pairs": len(jac), "recall_j_ge_0.8": round(float(merged[hi].mean()), 4), "pairs_j_ge_0.8": int(hi.sum()),
+    return {"pairs": len(jac), "recall_j_ge_0.8": round(float(merged[hi].mean()), 4),
+            "pairs_j_ge_0.8": int(hi.sum()),
             "false_merge_j_lt_0.5": round(float(merged[lo].mean()), 4), "pairs_j_lt_0.5": int(lo.sum()),
             "removed_outside_family": wrong, "curve": curve}
 
@@ -212,7 +217,8 @@ def child_mdfs(input_dir: str, output: str, near: dict) -> dict:
     out = {"path": output, **({"report": False} if "report" in OutputConfig.model_fields else {})}
     cfg = validate({"input": {"paths": [input_dir], "format": "parquet"}, "output": out,
                     "engine": {"kind": "serial"},
-                    "stages": [{"name": "dedup", "with": {"buckets": 64, "near": {"enabled": True, **near}}}]})
+                    "stages": [{"name": "dedup",
+                                "with": {"buckets": 64, "near": {"enabled": True, **near}}}]})
     t0 = time.perf_counter()
     s = mdfs.run(cfg, progress=False)
     seconds = time.perf_counter() - t0
@@ -224,7 +230,7 @@ def child_datasketch(input_dir: str, near: dict) -> dict:
     """What a user writes with datasketch: per-document MinHash, MinHashLSH insert and query, union-find."""
     from datasketch import MinHash, MinHashLSH
 
-    from stages.minhash import normalise
+    from mdfs.stages.minhash import normalise
 
     files = sorted(Path(input_dir).glob("*.parquet"))
     table = pa.concat_tables([pq.read_table(f, columns=["id", "text"]) for f in files])
@@ -275,7 +281,7 @@ def child_datasketch(input_dir: str, near: dict) -> dict:
 
 
 def _child(args: list[str], timeout: float = 7200) -> dict:
-    proc = subprocess.run([sys.executable, "-m", "mdfs.bench.dedup", "--child", *args], capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "tools.bench.dedup", "--child", *args], capture_output=True,
                           text=True, timeout=timeout, cwd=ROOT, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"child failed: {proc.stderr[-3000:]}")
@@ -283,7 +289,8 @@ def _child(args: list[str], timeout: float = 7200) -> dict:
 
 
 def _kept_by(run_dir: Path) -> dict[str, str]:
-    t = pa.concat_tables([pq.read_table(f, columns=["id", "detail"]) for f in (run_dir / "rejects" / "dedup").glob("*.parquet")])
+    t = pa.concat_tables([pq.read_table(f, columns=["id", "detail"])
+                          for f in (run_dir / "rejects" / "dedup").glob("*.parquet")])
     return {i: d[len("kept="):] for i, d in zip(t.column("id").to_pylist(), t.column("detail").to_pylist())}
 
 
@@ -292,7 +299,7 @@ def signature_speed(texts: list[str], near: dict) -> dict:
     """MB of UTF-8 text per CPU-second (one core) for each way of computing the same signatures."""
     from datasketch import MinHash
 
-    from stages.minhash import MinHasher, normalise
+    from mdfs.stages.minhash import MinHasher, normalise
 
     out = {}
     for hash_, n_docs in (("fast", len(texts)), ("sha1", min(len(texts), 5000))):
@@ -319,7 +326,7 @@ def signature_speed(texts: list[str], near: dict) -> dict:
 
 # -- main ----------------------------------------------------------------------------------------------
 def default_near() -> dict:
-    from stages.dedup import NearParams
+    from mdfs.stages.dedup import NearParams
 
     p = NearParams(enabled=True)
     bands, rows = p.lsh()
@@ -364,7 +371,8 @@ def main(argv: list[str] | None = None) -> None:
             print("signatures MB/s per core:", results["signatures_mb_per_s"], flush=True)
         out = args.workdir / f"run-{size}"
         shutil.rmtree(out, ignore_errors=True)
-        run = _child(["mdfs", str(folder), str(out), json.dumps({k: near[k] for k in ("ngram", "num_perm", "threshold", "seed")})])
+        run = _child(["mdfs", str(folder), str(out),
+                      json.dumps({k: near[k] for k in ("ngram", "num_perm", "threshold", "seed")})])
         kept_by = _kept_by(out)
         run["bytes"] = sum(f.stat().st_size for f in folder.glob("*.parquet"))
         run["text_mb"] = round(run["counters"]["signature_bytes"] / 1e6, 1)
@@ -396,10 +404,12 @@ def main(argv: list[str] | None = None) -> None:
             verify.pop("counters")
             run["verify"] = verify
             shutil.rmtree(sha1_out, ignore_errors=True)
-            print(f"mdfs verify {size:,}: {verify['seconds']} s, recall {verify['accuracy']['recall_j_ge_0.8']}, "
+            print(f"mdfs verify {size:,}: {verify['seconds']} s, recall "
+                  f"{verify['accuracy']['recall_j_ge_0.8']}, "
                   f"false merges {verify['accuracy']['false_merge_j_lt_0.5']}", flush=True)
             run["datasketch"] = ds
-            print(f"datasketch {size:,}: {ds['seconds']} s ({ds['speed_ratio']}× mdfs), peak {ds['peak_rss_mb']} MB, "
+            print(f"datasketch {size:,}: {ds['seconds']} s ({ds['speed_ratio']}× mdfs), peak "
+                  f"{ds['peak_rss_mb']} MB, "
                   f"agreement {ds['vs_mdfs_fast']} / with sha1 {ds['vs_mdfs_sha1']}", flush=True)
         shutil.rmtree(out, ignore_errors=True)
         results["sizes"][str(size)] = run
@@ -420,7 +430,8 @@ def markdown(r: dict) -> str:
         (f"| {near['num_perm']} perm, {near['ngram']}-grams | {s.get('mdfs_fast')} | {s.get('mdfs_sha1')} "
          f"| {s.get('datasketch')} | {s.get('ratio_fast')}× | {s.get('ratio_sha1')}× |"),
         "",
-        "| run | documents | text MB | whole dedup s | µs/doc | peak RSS MB | removed | recall J≥0.8 | false merges J<0.5 |",
+        "| run | documents | text MB | whole dedup s | µs/doc | peak RSS MB | removed | recall J≥0.8 | "
+        "false merges J<0.5 |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for size, run in r["sizes"].items():
@@ -431,18 +442,23 @@ def markdown(r: dict) -> str:
         if "verify" in run:
             v = run["verify"]
             lines.append(f"| mdfs verify | {int(size):,} | {run['text_mb']} | {v['seconds']} | "
-                         f"{v['seconds'] / v['docs_in'] * 1e6:.1f} | {v['peak_rss_mb']} | {v['docs_in'] - v['docs_out']:,} | "
-                         f"{v['accuracy']['recall_j_ge_0.8']:.2%} | {v['accuracy']['false_merge_j_lt_0.5']:.2%} |")
+                         f"{v['seconds'] / v['docs_in'] * 1e6:.1f} | {v['peak_rss_mb']} | "
+                         f"{v['docs_in'] - v['docs_out']:,} | "
+                         f"{v['accuracy']['recall_j_ge_0.8']:.2%} | "
+                         f"{v['accuracy']['false_merge_j_lt_0.5']:.2%} |")
         if "datasketch" in run:
             d = run["datasketch"]
             lines.append(f"| datasketch | {int(size):,} | {run['text_mb']} | {d['seconds']} | "
-                         f"{d['seconds'] / run['docs_in'] * 1e6:.1f} | {d['peak_rss_mb']} | {d['removed']:,} | "
-                         f"{d['accuracy']['recall_j_ge_0.8']:.2%} | {d['accuracy']['false_merge_j_lt_0.5']:.2%} |")
+                         f"{d['seconds'] / run['docs_in'] * 1e6:.1f} | {d['peak_rss_mb']} | "
+                         f"{d['removed']:,} | "
+                         f"{d['accuracy']['recall_j_ge_0.8']:.2%} | "
+                         f"{d['accuracy']['false_merge_j_lt_0.5']:.2%} |")
     for size, run in r["sizes"].items():
         if "datasketch" in run:
             d = run["datasketch"]
-            lines += ["", f"datasketch / mdfs whole-dedup time on {int(size):,} documents: {d['speed_ratio']}×", "",
-                      ("| datasketch vs | removed sets (Jaccard) | same decision on injected pairs "
+            lines += ["",
+                      f"datasketch / mdfs whole-dedup time on {int(size):,} documents: {d['speed_ratio']}×",
+                      "", ("| datasketch vs | removed sets (Jaccard) | same decision on injected pairs "
                        "| expected if the hashes were independent |"), "|---|---|---|---|"]
             for name in ("mdfs_fast", "mdfs_sha1"):
                 a = d[f"vs_{name}"]

@@ -1,9 +1,9 @@
 """Fine filtering: what it catches among junk that fools the quality classifier, what clean text it
 wrongly drops, and how fast it runs.
 
-    /tmp/venv/bin/python -m mdfs.bench.fine [--mb 4] [--json out.json]
+    .venv/bin/python -m tools.bench.fine [--mb 4] [--json out.json]
 
-Spam: the documents written for this evaluation (`mdfs/bench/fine_spam.jsonl`), the demo corpus's spam,
+Spam: the documents written for this evaluation (`tools/bench/fine_spam.jsonl`), the demo corpus's spam,
 and the Chinese pages of the shared Common Crawl WARC excerpt. Clean: Chinese Wikipedia paragraphs
 (CMRC 2018) and the human-checked main text of the magic-html pages, plus the demo's clean articles.
 Every text is normalised as the collection stage does, scored by the bundled quality model, then run
@@ -19,7 +19,6 @@ import json
 import re
 import time
 from collections import Counter
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pyarrow as pa
@@ -28,9 +27,11 @@ import yaml
 from mdfs.config import DEFAULT_CONFIG
 from mdfs.stage import REJECT, StageContext
 from mdfs.textnorm import normalize
+from tools.pages import html_responses
+from mdfs.goldtext import shared_corpora
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared" / "corpora"
+SHARED = shared_corpora()
 WRITTEN = Path(__file__).with_name("fine_spam.jsonl")
 DEMO = ROOT / "configs" / "demo"
 LENGTH_GATE = "too_short_final"
@@ -44,64 +45,6 @@ def recipe_params() -> dict:
 
 
 # -- the evaluation sets ---------------------------------------------------------------------------
-class _Text(HTMLParser):
-    """Visible text of an HTML page, one line per block; crude on purpose (an evaluation input)."""
-
-    BLOCK = {"br", "p", "div", "li", "tr", "td", "h1", "h2", "h3", "h4", "title", "a", "dd", "dt"}
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skip = 0
-
-    def handle_starttag(self, tag, attrs):
-        self.skip += tag in ("script", "style", "noscript")
-        if tag in self.BLOCK:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag):
-        if tag in ("script", "style", "noscript"):
-            self.skip = max(0, self.skip - 1)
-
-    def handle_data(self, data):
-        if not self.skip:
-            self.parts.append(data)
-
-    def text(self) -> str:
-        return "\n".join(line.strip() for line in "".join(self.parts).splitlines() if line.strip())
-
-
-def warc_pages(path: Path) -> list[tuple[str, str]]:
-    """(url, text) of the HTML responses of a plain .warc file.
-
-    A stdlib parse (Content-Length framing, HTTP header split, declared charset with GBK read as
-    GB18030) so this evaluation does not depend on the collection stage it would otherwise measure."""
-    data, pos, out = path.read_bytes(), 0, []
-    while (start := data.find(b"WARC/1.", pos)) >= 0:
-        head_end = data.find(b"\r\n\r\n", start)
-        head = data[start:head_end].decode("latin-1")
-        length = int(re.search(r"Content-Length:\s*(\d+)", head, re.IGNORECASE).group(1))
-        body = data[head_end + 4 : head_end + 4 + length]
-        pos = head_end + 4 + length
-        url = re.search(r"WARC-Target-URI:\s*(\S+)", head)
-        if "WARC-Type: response" not in head or b"\r\n\r\n" not in body:
-            continue
-        http, payload = body.split(b"\r\n\r\n", 1)
-        if b"text/html" not in http.lower():
-            continue
-        declared = re.search(rb"charset=[\"']?([\w-]+)", http + payload[:4000], re.IGNORECASE)
-        charset = declared.group(1).decode().lower() if declared else "utf-8"
-        charset = "gb18030" if charset in ("gb2312", "gbk") else charset
-        try:
-            html = payload.decode(charset, errors="replace")
-        except LookupError:
-            html = payload.decode("utf-8", errors="replace")
-        parser = _Text()
-        parser.feed(html)
-        out.append((url.group(1) if url else "", parser.text()))
-    return out
-
-
 def _demo_docs() -> list[dict]:
     import zstandard
 
@@ -112,29 +55,27 @@ def _demo_docs() -> list[dict]:
     return docs
 
 
+def _demo_set(kind: str) -> list[dict]:
+    """The demo corpus's documents of one kind (spam or clean)."""
+    return [{"id": d["id"], "kind": f"demo_{kind}", "text": d["text"], "set": "demo"}
+            for d in _demo_docs() if d["kind"] == kind]
+
+
 def spam_set() -> list[dict]:
     docs = [{**json.loads(line), "set": "written"} for line in WRITTEN.open(encoding="utf-8")]
-    docs += [
-        {"id": d["id"], "kind": "demo_spam", "text": d["text"], "set": "demo"}
-        for d in _demo_docs()
-        if d["kind"] == "spam"
-    ]
+    docs += _demo_set("spam")
     warc = SHARED / "cc-warc" / "warcfile.warc"
     if warc.exists():
         docs += [
-            {"id": url, "kind": "cc_warc", "text": text, "set": "cc-warc"}
-            for url, text in warc_pages(warc)
-            if len(_CJK.findall(text)) >= 100
+            {"id": page.url, "kind": "cc_warc", "text": page.text, "set": "cc-warc"}
+            for page in html_responses(warc)
+            if len(_CJK.findall(page.text)) >= 100
         ]
     return docs
 
 
 def clean_set() -> list[dict]:
-    docs = [
-        {"id": d["id"], "kind": "demo_clean", "text": d["text"], "set": "demo"}
-        for d in _demo_docs()
-        if d["kind"] == "clean"
-    ]
+    docs = _demo_set("clean")
     wiki = SHARED / "wiki-zh" / "cmrc2018_paragraphs.zh-Hans.jsonl"
     if wiki.exists():
         docs += [
@@ -162,7 +103,7 @@ def clean_set() -> list[dict]:
 
 # -- scoring ----------------------------------------------------------------------------------------
 def fine_stage(params: dict | None = None):
-    from stages.fine import FineFilter
+    from mdfs.stages.fine import FineFilter
 
     stage = FineFilter(
         "fine", FineFilter.Params.model_validate(recipe_params() if params is None else params)
@@ -173,7 +114,7 @@ def fine_stage(params: dict | None = None):
 
 def judge(docs: list[dict], stage=None, threshold: float = 0.5) -> list[dict]:
     """Add `quality` (bundled model score), `passes` (≥ threshold) and `reason` (fine's, or None)."""
-    from stages.quality import QualityFilter
+    from mdfs.stages.quality import QualityFilter
 
     texts = [normalize(d["text"]) for d in docs]
     quality = QualityFilter("quality")

@@ -1,6 +1,6 @@
 """Coarse filtering speed, MB/s per core, on real text; side by side with datatrove's Gopher/C4 filters.
 
-    /tmp/venv/bin/python -m mdfs.bench.coarse [--repeat 2] [--json out/bench/coarse.json]
+    .venv/bin/python -m tools.bench.coarse [--repeat 2] [--json out/bench/coarse.json]
 
 Documents: Chinese Wikipedia paragraphs (CMRC 2018 + DRCD) concatenated eight to a document, the
 human-checked main texts of the magic-html pages, and junk (the Chinese pages of the shared Common Crawl
@@ -33,9 +33,10 @@ import yaml
 from mdfs.config import DEFAULT_CONFIG
 from mdfs.stage import REJECT, StageContext
 from mdfs.textnorm import normalize
+from mdfs.goldtext import shared_corpora
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("MDFS_SHARED", ROOT.parent / "shared")) / "corpora"
+SHARED = shared_corpora()
 BAR_MB_S = 15.0
 BATCH = 1000
 PARAGRAPHS_PER_DOC = 8
@@ -45,7 +46,8 @@ import json, sys, time
 from datatrove.data import Document
 from datatrove.pipeline.filters import C4QualityFilter, GopherQualityFilter, GopherRepetitionFilter
 docs = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8")]
-filters = [GopherRepetitionFilter(language="zh"), GopherQualityFilter(language="zh"), C4QualityFilter(language="zh")]
+filters = [GopherRepetitionFilter(language="zh"), GopherQualityFilter(language="zh"),
+           C4QualityFilter(language="zh")]
 for f in filters:  # warm up: loads jieba's dictionary and spaCy once
     f.filter(Document(text="预热：加载分词词典。" * 20, id="warmup"))
 out = {}
@@ -82,13 +84,13 @@ def load_sets(shared: Path) -> dict[str, list[str]]:
     for name in ("cmrc2018_paragraphs.zh-Hans.jsonl", "drcd_paragraphs.zh-Hant-TW.jsonl"):
         with open(shared / "wiki-zh" / name, encoding="utf-8") as f:
             paragraphs += [json.loads(line)["text"] for line in f]
-    wiki = ["\n\n".join(paragraphs[i:i + PARAGRAPHS_PER_DOC]) for i in range(0, len(paragraphs), PARAGRAPHS_PER_DOC)]
+    wiki = ["\n\n".join(paragraphs[i:i + PARAGRAPHS_PER_DOC])
+            for i in range(0, len(paragraphs), PARAGRAPHS_PER_DOC)]
     html = []
     for kind in ("article", "forum"):
         truth = json.loads((shared / "html-zh" / "magic-html" / kind / "groundtruth.json").read_text("utf-8"))
         html += [v["content"] for v in truth.values()]
-    sys.path.insert(0, str(ROOT))
-    from tests.warc_pages import chinese_pages  # the stdlib WARC helper, until mdfs reads WARC itself
+    from tools.pages import chinese_pages
 
     junk = [p.text for p in chinese_pages(shared / "cc-warc" / "warcfile.warc")]
     return {name: [t2s.convert(normalize(t)) for t in texts]
@@ -96,7 +98,7 @@ def load_sets(shared: Path) -> dict[str, list[str]]:
 
 
 def run_mdfs(sets: dict[str, list[str]], repeat: int) -> dict:
-    from stages.coarse import CoarseFilter
+    from mdfs.stages.coarse import CoarseFilter
 
     pa.set_cpu_count(1)
     stage = CoarseFilter("coarse", CoarseFilter.Params.model_validate(recipe_params()))
@@ -116,7 +118,8 @@ def run_mdfs(sets: dict[str, list[str]], repeat: int) -> dict:
                 reasons.update(r for r in result.column(REJECT).to_pylist() if r)
             runs.append({"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0})
         best = min(runs, key=lambda r: r["cpu_seconds"])
-        out[name] = {**best, "runs": runs, "kept": len(texts) - sum(reasons.values()), "reasons": dict(reasons)}
+        out[name] = {**best, "runs": runs, "kept": len(texts) - sum(reasons.values()),
+                     "reasons": dict(reasons)}
     return out
 
 
@@ -146,7 +149,8 @@ def table(sets: dict[str, list[str]], ours: dict, theirs: dict | None) -> tuple[
         mb = sum(len(t.encode("utf-8")) for t in texts) / 1e6
         o = ours[name]
         speed = mb / o["cpu_seconds"]
-        row = {"docs": len(texts), "mb": mb, "mdfs_kept": o["kept"], "mdfs_mb_s": speed, "mdfs_reasons": o["reasons"]}
+        row = {"docs": len(texts), "mb": mb, "mdfs_kept": o["kept"], "mdfs_mb_s": speed,
+               "mdfs_reasons": o["reasons"]}
         totals["mb"] += mb
         totals["ours"] += o["cpu_seconds"]
         dt = "–"
@@ -164,8 +168,8 @@ def table(sets: dict[str, list[str]], ours: dict, theirs: dict | None) -> tuple[
     total = totals["mb"] / totals["ours"]
     ratio = f"{totals['theirs'] / totals['ours']:.0f}×" if theirs else "–"
     theirs_speed = f"{totals['mb'] / totals['theirs']:.2f}" if theirs else "–"
-    rows.append(f"| **all** | {sum(len(t) for t in sets.values())} | {totals['mb']:.2f} | | **{total:.1f}** | | "
-                f"{theirs_speed} | {ratio} |")
+    rows.append(f"| **all** | {sum(len(t) for t in sets.values())} | {totals['mb']:.2f} | | "
+                f"**{total:.1f}** | | {theirs_speed} | {ratio} |")
     summary["all"] = {"mb": totals["mb"], "mdfs_mb_s": total,
                       **({"datatrove_mb_s": totals["mb"] / totals["theirs"],
                           "ratio": totals["theirs"] / totals["ours"]} if theirs else {})}
@@ -190,11 +194,13 @@ def main(argv: list[str] | None = None) -> None:
                   (f"; datatrove rejects {row['datatrove_reasons']}" if "datatrove_reasons" in row else ""))
     verdict = "meets" if summary["all"]["mdfs_mb_s"] >= BAR_MB_S else "MISSES"
     print(f"\nmdfs coarse (default recipe): {summary['all']['mdfs_mb_s']:.1f} MB/s per core (CPU time), "
-          f"{verdict} the {BAR_MB_S:.0f} MB/s bar. Load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.")
+          f"{verdict} the {BAR_MB_S:.0f} MB/s bar. Load average {os.getloadavg()[0]:.1f} on "
+          f"{os.cpu_count()} cores.")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"bar_mb_per_s": BAR_MB_S, "repeat": args.repeat, "sets": summary,
                                      "mdfs_runs": {k: v["runs"] for k, v in ours.items()},
-                                     "datatrove": theirs is not None, "cpu": platform.processor() or platform.machine(),
+                                     "datatrove": theirs is not None,
+                                     "cpu": platform.processor() or platform.machine(),
                                      "load_average": os.getloadavg()[0]}, indent=2, ensure_ascii=False))
     print(f"wrote {args.json}")
 

@@ -1,6 +1,6 @@
 """The default Chinese lexicon against public lists (recall) and against clean prose (false rejections).
 
-    /tmp/venv/bin/python -m mdfs.bench.lexicon [--json out/bench/lexicon.json]
+    .venv/bin/python -m tools.bench.lexicon [--json out/bench/lexicon.json]
 
 Recall: a reference term counts as found when the default lexicon matches inside it, normalised the same
 way as documents (so a reference term 六合彩开奖 is found by our 六合彩). Per reference list, against the
@@ -16,17 +16,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
-from stages.rules.chars import CharView
-from stages.rules.lexicon import DEFAULTS, Lexicon, LexiconRules, read_terms
+from mdfs.stages.rules.chars import CharView
+from mdfs.stages.rules.lexicon import DEFAULTS, Lexicon, LexiconRules, read_terms
+from mdfs.goldtext import shared_corpora
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("MDFS_SHARED", ROOT.parent / "shared")) / "corpora"
+SHARED = shared_corpora()
 # reference list → the default category it corresponds to
 REFERENCES = {
     "ldnoobw/zh": "porn",
@@ -42,7 +42,8 @@ REFERENCES = {
 
 
 def all_categories() -> Lexicon:
-    return Lexicon(LexiconRules.model_validate({"categories": {name: {"enabled": True} for name in DEFAULTS}}))
+    return Lexicon(LexiconRules.model_validate({"categories": {name: {"enabled": True}
+                                                               for name in DEFAULTS}}))
 
 
 def recall(lexicon: Lexicon, shared: Path) -> dict[str, dict]:
@@ -68,7 +69,7 @@ def wiki_rejections(shared: Path) -> dict:
     import opencc
 
     from mdfs.textnorm import normalize
-    from stages.rules.chars import SPACE
+    from mdfs.stages.rules.chars import SPACE
 
     t2s = opencc.OpenCC("t2s")
     texts = []
@@ -83,8 +84,10 @@ def wiki_rejections(shared: Path) -> dict:
     rejected = np.zeros(len(texts), bool)
     for i, name in enumerate(lexicon.names):
         cat = lexicon.rules[name]
-        rejected |= (hits[:, i] >= cat.min_hits) & (hits[:, i] * 1000.0 / np.maximum(visible, 1) >= cat.min_density)
-    return {"paragraphs": len(texts), "any_hit": int((hits.sum(axis=1) > 0).sum()), "rejected": int(rejected.sum()),
+        rejected |= (hits[:, i] >= cat.min_hits) & (hits[:, i] * 1000.0 / np.maximum(visible,
+                                                                                     1) >= cat.min_density)
+    return {"paragraphs": len(texts), "any_hit": int((hits.sum(axis=1) > 0).sum()),
+            "rejected": int(rejected.sum()),
             "rejected_share": float(rejected.mean()), "hits_per_category": dict(zip(lexicon.names,
                                                                                    hits.sum(axis=0).tolist()))}
 
@@ -99,11 +102,13 @@ def main(argv: list[str] | None = None) -> None:
     print("| reference list | terms | category | recall (that category) | recall (any category) |")
     print("|---|---:|---|---:|---:|")
     for ref, r in rec.items():
-        print(f"| {ref} | {r['terms']} | {r['category']} | {r['recall_category']:.1%} | {r['recall_any']:.1%} |")
+        print(f"| {ref} | {r['terms']} | {r['category']} | {r['recall_category']:.1%} | "
+              f"{r['recall_any']:.1%} |")
     wiki = wiki_rejections(args.shared)
     print(f"\nDefault lexicon terms: {lexicon.sizes}")
-    print(f"wiki-zh paragraphs: {wiki['paragraphs']}; with any hit {wiki['any_hit']}; rejected by the lexicon rules "
-          f"{wiki['rejected']} ({wiki['rejected_share']:.2%}); hits per category {wiki['hits_per_category']}")
+    print(f"wiki-zh paragraphs: {wiki['paragraphs']}; with any hit {wiki['any_hit']}; rejected by the "
+          f"lexicon rules {wiki['rejected']} ({wiki['rejected_share']:.2%}); hits per category "
+          f"{wiki['hits_per_category']}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"terms": lexicon.sizes, "recall": rec, "wiki": wiki}, indent=2,
                                     ensure_ascii=False))

@@ -4,32 +4,26 @@ Training text is `corpora.clean_train_texts()` only (training-side groups of wik
 magic-html), so the held-out side stays unseen for measurement. Each text is prepared the way the pipeline
 prepares documents before the quality stage: `mdfs.textnorm.normalize`, then OpenCC t2s.
 
-Re-run from the repository root:  python stages/models/train_charlm.py [--corpora DIR] [--out PATH]
+Re-run from the repository root:  python -m tools.models.train_charlm [--corpora DIR] [--out PATH]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import opencc
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parents[1]))
-
-import corpora
-
 from mdfs.quality.charlm import CharLM
 from mdfs.textnorm import normalize
+from tools.models import corpora
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpora", type=Path, default=None, help="default ../shared/corpora")
-    ap.add_argument("--out", type=Path, default=HERE / "charlm_zh.npz")
+    ap.add_argument("--out", type=Path, default=corpora.MODELS / "charlm_zh.npz")
     ap.add_argument("--order", type=int, default=3)
     ap.add_argument("--bits", type=int, default=21, help="log2 of the hashed table size (4 bytes a slot)")
     ap.add_argument("--prune", type=int, default=2, help="drop n-grams (order >= 3) seen fewer times")

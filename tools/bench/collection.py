@@ -1,7 +1,7 @@
 """Collection benchmark: WARC → normalised Simplified documents, MB/s per core and time per step; plus
 the conversion and language-ID measurements behind docs/collection.md.
 
-    python -m mdfs.bench.collection [--mb 24] [--repeat 2] [--json bench-collection.json]
+    python -m tools.bench.collection [--mb 24] [--repeat 2] [--json bench-collection.json]
 
 Throughput: a temporary `.warc.gz` (one gzip member per record, as Common Crawl writes) is made of the
 real pages in ../shared/corpora (the cc-warc responses and the html-zh pages wrapped as responses),
@@ -26,12 +26,12 @@ import zlib
 from collections import Counter
 from pathlib import Path
 
-from mdfs.bench.extraction import DEFAULT_SHARED
+from tools.bench.extraction import DEFAULT_SHARED
 from mdfs.config import InputConfig
 from mdfs.inputs import plan_shards
 from mdfs.readers import PieceReader
-from stages.collection import Collection, StepClock
-from stages.collection.language import LanguageId
+from mdfs.stages.collection import Collection, StepClock
+from mdfs.stages.collection.language import LanguageId
 
 STEPS = ("read", "decode", "extract", "normalise", "language", "opencc")
 
@@ -175,7 +175,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
     ap.add_argument("--mb", type=float, default=24.0, help="uncompressed WARC megabytes to process")
     ap.add_argument("--repeat", type=int, default=1, help="throughput runs per extractor; the best counts")
-    ap.add_argument("--extractors", nargs="*", default=["trafilatura_precision", "trafilatura_recall", "resiliparse"])
+    ap.add_argument("--extractors", nargs="*",
+                    default=["trafilatura_precision", "trafilatura_recall", "resiliparse"])
     ap.add_argument("--json", type=Path, default=Path("bench-collection.json"))
     args = ap.parse_args(argv)
     results: dict = {"throughput": []}

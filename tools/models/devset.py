@@ -1,7 +1,7 @@
 """The labelled development set of real (and generated) Chinese pages, and the input files to run it.
 
-    python stages/models/devset.py labels            # rewrite configs/eval/zh_dev.jsonl (ids, labels, refs)
-    python stages/models/devset.py build DIR         # write DIR/pages.warc.gz and DIR/texts.jsonl.gz
+    python -m tools.models.devset labels            # rewrite configs/eval/zh_dev.jsonl (ids, labels, refs)
+    python -m tools.models.devset build DIR         # write DIR/pages.warc.gz and DIR/texts.jsonl.gz
     mdfs run --input DIR --output RUN && mdfs eval RUN --labels configs/eval/zh_dev.jsonl --split test
 
 The labels file holds no text: each row names its source file and locator in `../shared/corpora`, or,
@@ -18,8 +18,8 @@ import json
 import sys
 from pathlib import Path
 
-import corpora
-import junkgen
+from tools.models import corpora
+from tools.models import junkgen
 
 HERE = Path(__file__).resolve().parent
 LABELS = corpora.REPO / "configs" / "eval" / "zh_dev.jsonl"
@@ -64,8 +64,8 @@ def real_rows() -> list[dict]:
         for s in items:
             note = notes.get(s.id)
             label, category = (note["label"], note["category"]) if note else _default_label(s)
-            rows.append({"id": s.id, "family": s.family, "group": _group_key(s.group), "split": s.split, "label": label,
-                         "category": category, "ref": s.ref})
+            rows.append({"id": s.id, "family": s.family, "group": _group_key(s.group), "split": s.split,
+                         "label": label, "category": category, "ref": s.ref})
     return rows
 
 
@@ -75,8 +75,8 @@ def synthetic_rows() -> list[dict]:
         for kind, (category, _) in junkgen.GENERATORS.items():
             for seed in range(n):
                 rows.append({"id": f"gen-{kind}-{split}-{seed}", "family": f"generated-{kind}",
-                             "group": f"{split}-{seed}", "split": split, "label": "drop", "category": category,
-                             "ref": f"generated:{kind}:{split}:{seed}"})
+                             "group": f"{split}-{seed}", "split": split, "label": "drop",
+                             "category": category, "ref": f"generated:{kind}:{split}:{seed}"})
     return rows
 
 

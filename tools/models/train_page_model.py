@@ -1,6 +1,6 @@
 """Train the bundled multi-class page model (`page_zh.ftz`) from the shared corpora.
 
-    python stages/models/train_page_model.py [--workdir DIR] [--per-kind 200]
+    python -m tools.models.train_page_model [--workdir DIR] [--per-kind 200]
 
 Classes: clean, gambling, porn, ads, farm (content farms: spliced, keyword-inserted, injected, spun,
 hijacked), list (catalogue, link-list and boilerplate-only pages). Training data is the TRAIN side of
@@ -25,10 +25,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import corpora
-import devset
+from tools.models import corpora
+from tools.models import devset
 import fasttext
-import junkgen
+from tools.models import junkgen
 import numpy as np
 import yaml
 
@@ -37,11 +37,10 @@ from mdfs.quality.charlm import CharLM
 from mdfs.quality.model import Sidecar, write_sidecar
 from mdfs.quality.page import INPUT_VERSION, BrandMatcher, page_inputs, read_domain_lists
 
-HERE = Path(__file__).resolve().parent
 CLASSES = ("clean", "gambling", "porn", "ads", "farm", "list")
 WEB = {"magic-html", "gne", "gerapy", "casia", "cc-warc"}  # real pages: few, so each counts WEB_WEIGHT times
 WEB_WEIGHT = 4
-OUT = HERE / "page_zh.ftz"
+OUT = corpora.MODELS / "page_zh.ftz"
 CLASS_OF = {"gambling_seo": "gambling", "porn": "porn", "ads_marketing": "ads", "content_farm": "farm",
             "hijacked": "farm", "machine_translation": "farm", "catalogue_list": "list",
             "boilerplate_only": "list"}
@@ -108,8 +107,10 @@ def per_class(model, lines: list[str], labels: list[str]) -> dict:
         tp = sum(p == c and y == c for p, y in zip(pred, labels))
         out[c] = {"n": labels.count(c), "precision": round(tp / max(pred.count(c), 1), 4),
                   "recall": round(tp / max(labels.count(c), 1), 4)}
-    out["macro_f1"] = round(float(np.mean([2 * v["precision"] * v["recall"] / max(v["precision"] + v["recall"],
-                                                                              1e-9) for v in out.values()])), 4)
+    out["macro_f1"] = round(float(np.mean([2 * v["precision"] * v["recall"] / max(v["precision"]
+                                                                                  + v["recall"],
+                                                                              1e-9) for v in out.values()])),
+                                                                              4)
     return out
 
 
@@ -127,7 +128,8 @@ def thresholds(model, lines: list[str], labels: list[str], max_clean_loss: float
             if (probs[c][clean] >= t).mean() <= max_clean_loss:
                 break
         junk = np.array([y == c for y in labels])
-        out[c] = {"threshold": round(float(t), 2), "clean_loss": round(float((probs[c][clean] >= t).mean()), 4),
+        out[c] = {"threshold": round(float(t), 2),
+                  "clean_loss": round(float((probs[c][clean] >= t).mean()), 4),
                   "recall": round(float((probs[c][junk] >= t).mean()), 4) if junk.any() else None}
     # then the floor on P(clean): the highest that loses at most the same share of clean documents
     for t in np.arange(0.5, -0.01, -0.05):  # down to 0: no floor when every floor loses too much
@@ -146,7 +148,8 @@ def thresholds(model, lines: list[str], labels: list[str], max_clean_loss: float
     return out
 
 
-def write_train_file(path: Path, lines: list[str], labels: list[str], weights: list[int], seed: int = 1) -> None:
+def write_train_file(path: Path, lines: list[str], labels: list[str], weights: list[int],
+                     seed: int = 1) -> None:
     """Repeat real web pages (`weights`), oversample small classes to a third of the clean class, shuffle."""
     pairs = [p for p, w in zip(zip(labels, lines), weights) for _ in range(w)]
     counts = Counter(labels)
@@ -171,7 +174,7 @@ def main() -> None:
     rows = [r for r in rows if r["id"] in texts]
     labels = ["clean" if r["label"] == "keep" else CLASS_OF[r["category"]] for r in rows]
     print(f"{len(rows)} training documents after collection: {dict(Counter(labels))}", file=sys.stderr)
-    lm = CharLM.load(HERE / "charlm_zh.npz")
+    lm = CharLM.load(corpora.MODELS / "charlm_zh.npz")
     listed = read_domain_lists([str(corpora.corpora_dir() / "spam/content-farm-domains/domains.jsonl")])
     listed = frozenset(d for d in listed if corpora.side("farm-domain", d, 50) == "train")
     lines = page_lines([texts[r["id"]] for r in rows], lm, BrandMatcher(), listed)
@@ -200,7 +203,8 @@ def main() -> None:
                                info={"input": INPUT_VERSION, "drop": {c: v["threshold"] for c, v in
                                                                         best[1]["thresholds"].items()
                                                                         if c in CLASSES},
-                                     "min_clean": best[1]["thresholds"]["min_clean"]["threshold"], "trained_by": "stages/models/train_page_model.py",
+                                     "min_clean": best[1]["thresholds"]["min_clean"]["threshold"],
+                                     "trained_by": "tools/models/train_page_model.py",
                                      "documents": dict(Counter(labels)), "per_kind": args.per_kind,
                                      "params": {**best[0], **FIXED},
                                      "validation": best[1], "seconds": round(time.time() - t0, 1)}))

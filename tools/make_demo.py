@@ -5,8 +5,8 @@ Every document is synthetic and written for this project: articles are composed 
 handwritten sentence banks below, with slot fillers (cities, names, numbers, years) drawn from a
 seeded RNG, so a rerun writes byte-identical files.
 
-    python configs/demo/make_demo.py             # (re)write configs/demo/data/ and manifest.jsonl
-    python configs/demo/make_demo.py --check     # also report near-duplicate similarity (slower)
+    python -m tools.make_demo             # (re)write configs/demo/data/ and manifest.jsonl
+    python -m tools.make_demo --check     # also report near-duplicate similarity (slower)
 
 Output, every record {"id", "text", "url", "kind"}:
     data/news.jsonl        plain JSONL
@@ -39,7 +39,7 @@ from pathlib import Path
 import zstandard
 
 SEED = 20240617
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1] / "configs" / "demo"  # what this tool writes
 
 # How many documents of each kind (400 in all).
 COUNTS = {

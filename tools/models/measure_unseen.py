@@ -1,6 +1,6 @@
 """Share of clean text the quality stage keeps on kinds of text that no model here was trained on.
 
-    python stages/models/measure_unseen.py [--n 600]
+    python -m tools.models.measure_unseen [--n 600]
 
 App-store descriptions (FewCLUE iflytek: marketing tone, not used anywhere else) and Tang and Song poems
 (OpenCC's poetry set, Traditional, converted as the collection stage would). The quality stage alone
@@ -16,10 +16,10 @@ from collections import Counter
 
 import pyarrow as pa
 
-import corpora
+from tools.models import corpora
 from mdfs.quality.model import PrepareConfig, prepare_function
 from mdfs.stage import REJECT, StageContext
-from stages.quality import QualityFilter
+from mdfs.stages.quality import QualityFilter
 
 
 def samples(n: int) -> dict[str, list[str]]:

@@ -1,14 +1,14 @@
 """The pages with gold main text as a gold file and as pipeline input, to score what a whole recipe keeps.
 
-    python -m mdfs.bench.maintext gold                 # rewrite configs/eval/zh_maintext.jsonl (no text)
-    python -m mdfs.bench.maintext inputs DIR           # DIR/pages.warc.gz: every gold page, id = record id
+    python -m tools.bench.maintext gold                 # rewrite configs/eval/zh_maintext.jsonl (no text)
+    python -m tools.bench.maintext inputs DIR           # DIR/pages.warc.gz: every gold page, id = record id
     mdfs run configs/zh_web.yaml --input DIR --output RUN --engine serial
     mdfs eval RUN --gold configs/eval/zh_maintext.jsonl [--split test]
 
 Pages: the 53 Chinese article and 23 forum pages of `html-zh/magic-html` (gold: `groundtruth.json`;
 its 5 Japanese pages are left out: a Chinese recipe rightly drops them) and the 4 pages of
 `html-zh/readability` (gold: `expected.html`; three news articles and one blog). Their ids are the
-development set's (`magic-<kind>-<key[:16]>`, see stages/models/corpora.py), so a development-set run
+development set's (`magic-<kind>-<key[:16]>`, see tools/models/corpora.py), so a development-set run
 can be scored with the same gold file.
 
 Split by site: `split` is the development set's seeded hash of the site (host of the page URL), 35% of
@@ -38,7 +38,8 @@ def _japanese(text: str) -> bool:
 
 
 def gold_rows(root: Path) -> list[dict]:
-    from stages.models.corpora import host, side
+    from mdfs.hosts import site
+    from tools.models.corpora import side
 
     rows = []
     for kind in ("article", "forum"):
@@ -47,14 +48,15 @@ def gold_rows(root: Path) -> list[dict]:
         for key, entry in sorted(gold.items()):
             if not (folder / f"{key}.html").exists() or _japanese(entry["content"]):
                 continue
-            site = host(entry["url"]) or key
-            rows.append({"id": f"magic-{kind}-{key[:16]}", "type": kind, "site": site,
-                         "split": side("magic-html", site), "set": "magic-html",
+            name = site(entry["url"]) or key
+            rows.append({"id": f"magic-{kind}-{key[:16]}", "type": kind, "site": name,
+                         "split": side("magic-html", name), "set": "magic-html",
                          "gold": f"html-zh/magic-html/{kind}/groundtruth.json#{key}",
                          "html": f"html-zh/magic-html/{kind}/{key}.html"})
     for folder in sorted((root / "html-zh/readability").iterdir()):
         if (folder / "source.html").exists():
-            rows.append({"id": f"readability-{folder.name}", "type": READABILITY_TYPES.get(folder.name, "article"),
+            rows.append({"id": f"readability-{folder.name}",
+                         "type": READABILITY_TYPES.get(folder.name, "article"),
                          "site": folder.name, "split": side("readability", folder.name), "set": "readability",
                          "gold": f"html-zh/readability/{folder.name}/expected.html",
                          "html": f"html-zh/readability/{folder.name}/source.html"})

@@ -1,6 +1,6 @@
 """Throughput of the quality stage with the page model and all its signals, per core, part by part.
 
-    python -m mdfs.bench.page [--repeat 3] [--json docs/page-bench.json]
+    python -m tools.bench.page [--repeat 3] [--json docs/page-bench.json]
 
 What is timed: `QualityFilter.process` on Arrow batches of 1,000 documents (fluency model, brand
 matching, page input line, fastText predict, decisions, columns in), in one process pinned to one CPU;
@@ -25,10 +25,11 @@ import pyarrow as pa
 
 from mdfs.quality.model import PrepareConfig, prepare_function
 from mdfs.stage import StageContext
-from stages.quality import DEFAULT_MODEL, QualityFilter
+from mdfs.stages.quality import DEFAULT_MODEL, QualityFilter
+from mdfs.goldtext import shared_corpora
 
 ROOT = Path(__file__).resolve().parents[3]
-SHARED = Path(os.environ.get("MDFS_SHARED", ROOT / "shared")) / "corpora"
+SHARED = shared_corpora()
 BAR_MB_S = 15.0  # the issue's bar for the quality stage, per core
 
 
@@ -47,7 +48,8 @@ def documents(seed: int = 5) -> dict[str, list[str]]:
             cur, target = [], rng.randint(2000, 20000)
     magic = []
     for kind in ("article", "forum"):
-        gold = json.loads((SHARED / "html-zh/magic-html" / kind / "groundtruth.json").read_text(encoding="utf-8"))
+        truth = SHARED / "html-zh/magic-html" / kind / "groundtruth.json"
+        gold = json.loads(truth.read_text(encoding="utf-8"))
         magic += [prep(g["content"]) for g in gold.values() if g["content"].strip()]
     return {"wiki-docs": docs, "html-zh": magic * 4}
 

@@ -13,32 +13,25 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+
+from mdfs.goldtext import shared_corpora
+from mdfs.hosts import site
 
 REPO = Path(__file__).resolve().parents[2]
+MODELS = REPO / "stages" / "models"  # the bundled models these tools write
 TEST_PERCENT = 35  # share of groups per family held out
 
 
-def corpora_dir() -> Path:
-    shared = os.environ.get("MDFS_SHARED")
-    return Path(shared) / "corpora" if shared else REPO.parent / "shared" / "corpora"
+corpora_dir = shared_corpora  # ../shared/corpora, or $MDFS_SHARED/corpora
 
 
 def side(family: str, group: str, test_percent: int = TEST_PERCENT) -> str:
     """'test' for a stable `test_percent` share of each family's groups, else 'train'."""
     h = int(hashlib.sha1(f"mdfs-dev-v1:{family}:{group}".encode()).hexdigest()[:8], 16)
     return "test" if h % 100 < test_percent else "train"
-
-
-def host(url: str | None) -> str:
-    try:
-        return (urlsplit(url or "").hostname or "").removeprefix("www.")
-    except ValueError:
-        return ""
 
 
 @dataclass
@@ -99,7 +92,7 @@ def magic_html(root: Path) -> Iterator[Source]:
             page = d / f"{stem}.html"
             if not page.exists():
                 continue
-            yield Source(f"magic-{kind}-{stem[:16]}", "magic-html", host(g["url"]) or stem,
+            yield Source(f"magic-{kind}-{stem[:16]}", "magic-html", site(g["url"]) or stem,
                          f"html-zh/magic-html/{kind}/{stem}.html", text=g["content"],
                          html=page.read_bytes().decode("utf-8", "replace"), url=g["url"], kind=kind)
 
@@ -144,11 +137,12 @@ def cc_warc(root: Path) -> Iterator[Source]:
     with open(root / "cc-warc/warcfile.warc", "rb") as f:
         for rec in ArchiveIterator(f, record_types=WarcRecordType.response, parse_http=False):
             rid, url = rec.headers.get("WARC-Record-ID").strip("<>"), rec.headers.get("WARC-Target-URI")
-            yield Source(rid, "cc-warc", host(url), f"cc-warc/warcfile.warc:{rid}", http=rec.reader.read(),
-                         url=url, kind="crawl")
+            yield Source(rid, "cc-warc", site(url) or "", f"cc-warc/warcfile.warc:{rid}",
+                         http=rec.reader.read(), url=url, kind="crawl")
 
 
-FAMILIES = {"cc-warc": cc_warc, "wiki": wiki, "ruanyf": ruanyf, "abstracts": abstracts, "magic-html": magic_html,
+FAMILIES = {"cc-warc": cc_warc, "wiki": wiki, "ruanyf": ruanyf, "abstracts": abstracts,
+            "magic-html": magic_html,
             "gne": gne, "gerapy": gerapy, "spider-pool": spider_pool, "casia": casia}
 
 

@@ -8,7 +8,7 @@ and WeChat ids, call-to-action templates). Every text goes through what the pipe
 quality stage (normalize, OpenCC t2s, the coarse filter's length/Chinese-ratio floor) and is fed to
 fastText as `char_tokens(text, 2000)`, exactly as `stages/quality.py` scores it.
 
-Re-run from the repository root:  python stages/models/train_default.py [--corpora DIR]
+Re-run from the repository root:  python -m tools.models.train_default [--corpora DIR]
 Writes quality_zh.ftz and quality_zh.metrics.json next to this file.
 """
 
@@ -23,20 +23,22 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
 
 import fasttext
 import numpy as np
 import opencc
 
+from mdfs.goldtext import shared_corpora
 from mdfs.quality.metrics import roc_auc
 from mdfs.quality.model import Sidecar, write_sidecar
 from mdfs.quality.tokens import TokenizerConfig
 from mdfs.textnorm import char_tokens, normalize
+from tools.pages import page_lines
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
+MODELS = REPO / "stages" / "models"  # the bundled models this tool writes
 HQ, LQ = "__label__hq", "__label__lq"
 MAX_CHARS = 2000
 MIN_CHARS, MIN_ZH_RATIO = 50, 0.3  # the coarse stage's defaults: shorter / non-Chinese text never gets here
@@ -86,49 +88,6 @@ def chunk_lines(lines: list[str], max_lines: int, max_chars: int = 800) -> list[
     return docs
 
 
-class _TextExtractor(HTMLParser):
-    """Crude HTML-to-text: drop script/style, break lines at block-level tags."""
-
-    SKIP = {"script", "style", "noscript", "template", "svg", "head"}
-    BLOCK = {"p", "div", "br", "li", "ul", "ol", "tr", "td", "th", "table", "h1", "h2", "h3", "h4", "h5",
-             "h6", "section", "article", "header", "footer", "nav", "aside", "dd", "dt", "dl", "form",
-             "blockquote", "pre", "title", "option"}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skipping = 0
-
-    def handle_starttag(self, tag: str, attrs: list) -> None:
-        if tag in self.SKIP:
-            self.skipping += 1
-        elif tag in self.BLOCK:
-            self.parts.append("\n")
-
-    def handle_startendtag(self, tag: str, attrs: list) -> None:
-        if tag in self.BLOCK:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self.SKIP:
-            self.skipping = max(0, self.skipping - 1)
-        elif tag in self.BLOCK:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self.skipping:
-            self.parts.append(data)
-
-
-def html_lines(html: str) -> list[str]:
-    """Non-empty, whitespace-collapsed text lines of an HTML page."""
-    parser = _TextExtractor()
-    parser.feed(html)
-    parser.close()
-    lines = (" ".join(line.split()) for line in "".join(parser.parts).split("\n"))
-    return [line for line in lines if line]
-
-
 def decode_html(body: bytes, declared: str | None = None) -> str:
     """Decode with the declared charset (HTTP header, else <meta>), gb2312/gbk read as gb18030;
     otherwise UTF-8 with replacement characters."""
@@ -173,7 +132,7 @@ def magic_html_docs(corpora: Path) -> list[Doc]:
             compact_truth = re.sub(r"\s+", "", content)
             page = decode_html((folder / f"{stem}.html").read_bytes())
             run: list[str] = []
-            for line in html_lines(page) + [""]:  # the sentinel flushes the last run
+            for line in page_lines(page, title=False) + [""]:  # the sentinel flushes the last run
                 if line and re.sub(r"\s+", "", line) not in compact_truth:
                     run.append(line)
                     continue
@@ -187,7 +146,7 @@ def readability_articles(corpora: Path) -> dict[str, str]:
     """The four mozilla/readability expected articles (news, science, a Traditional-Chinese blog):
     never trained on, scored as an out-of-sample check."""
     folder = corpora / "html-zh" / "readability"
-    return {d.name: "\n".join(html_lines((d / "expected.html").read_text(encoding="utf-8")))
+    return {d.name: "\n".join(page_lines((d / "expected.html").read_text(encoding="utf-8"), title=False))
             for d in sorted(folder.iterdir()) if (d / "expected.html").exists()}
 
 
@@ -212,7 +171,7 @@ def warc_spam_docs(corpora: Path) -> list[Doc]:
     """The Chinese pages of the Common Crawl excerpt (nearly all spam), a few lines per document."""
     docs = []
     for uri, html in warc_responses(corpora / "cc-warc" / "warcfile.warc"):
-        lines = html_lines(html)
+        lines = page_lines(html, title=False)
         text = "".join(lines)
         if len(CJK.findall(text)) < 0.2 * max(len(text), 1):
             continue  # the Russian, German and Dutch pages
@@ -266,7 +225,8 @@ CTA_TEMPLATES = [
     "立即注册送体验金{money}元，真人娱乐，火爆开启 {url}",
 ]
 AD_LINES = [
-    "联系电话：{phone}", "微信：{wx}", "QQ：{qq}", "客服热线 {phone}", "官网：{url}", "地址：{city}市某某路{n}号",
+    "联系电话：{phone}", "微信：{wx}", "QQ：{qq}", "客服热线 {phone}", "官网：{url}",
+    "地址：{city}市某某路{n}号",
     "价格：{price}元/件", "点击咨询", "立即购买", "加入购物车", "销量{n}件", "包邮", "在线客服", "免费索取",
     "首页 | 产品中心 | 联系我们", "版权所有 © {city}某某有限公司", "上一篇 下一篇", "更多>>",
 ]
@@ -427,7 +387,7 @@ def tune_and_train(train_docs: list[Doc], test_docs: list[Doc], out: Path,
         # the sidecar tells the quality stage how this model reads text (mdfs.quality.model)
         write_sidecar(out, Sidecar(labels=[HQ, LQ], positive_label=HQ,
                                    tokenizer=TokenizerConfig(kind="chars", max_chars=MAX_CHARS),
-                                   info={"trained_by": "stages/models/train_default.py",
+                                   info={"trained_by": "tools/models/train_default.py",
                                          "metrics": out.with_suffix(".metrics.json").name}))
     return best, tuning, unquantized
 
@@ -440,9 +400,9 @@ def scores(model: fasttext.FastText._FastText, named_texts: dict[str, str]) -> d
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--corpora", type=Path, default=REPO.parent / "shared" / "corpora",
+    ap.add_argument("--corpora", type=Path, default=shared_corpora(),
                     help="the shared corpora folder (default: ../shared/corpora from the repo root)")
-    ap.add_argument("--out", type=Path, default=HERE / "quality_zh.ftz")
+    ap.add_argument("--out", type=Path, default=MODELS / "quality_zh.ftz")
     ap.add_argument("--seed", type=int, default=20240501)
     ap.add_argument("--test-frac", type=float, default=0.2)
     args = ap.parse_args()

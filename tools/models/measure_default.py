@@ -13,7 +13,7 @@
    document). Held-out and all documents are reported apart: the model was trained on chunks of most
    of these pages.
 
-Re-run from the repository root:  python stages/models/measure_default.py [--corpora DIR] [--json PATH]
+Re-run from the repository root:  python -m tools.models.measure_default [--corpora DIR] [--json PATH]
 """
 
 from __future__ import annotations
@@ -28,25 +28,26 @@ from pathlib import Path
 
 import numpy as np
 
-from mdfs.bench.quality import concatenate
+from tools.bench.quality import concatenate
 from mdfs.cli import main as mdfs_main
+from mdfs.goldtext import shared_corpora
 from mdfs.quality.metrics import deciles
 from mdfs.quality.model import QualityModel
-from stages.models.train_default import (
+from tools.pages import page_lines
+from tools.models.train_default import (
     CJK,
     HQ,
     REPO,
     T2S,
     build_dataset,
     decode_html,
-    html_lines,
     in_scope,
     prepare,
     readability_articles,
     split_by_group,
     warc_responses,
 )
-from stages.quality import DEFAULT_MODEL
+from mdfs.stages.quality import DEFAULT_MODEL
 
 SEED = 20240501
 HELD = "held-out"  # the group of documents made only of held-out or never-trained text
@@ -75,7 +76,7 @@ def magic_pages(corpora: Path) -> list[tuple[str, str, str]]:
         truth = json.loads((folder / "groundtruth.json").read_text(encoding="utf-8"))
         for stem, entry in sorted(truth.items()):
             compact = re.sub(r"\s+", "", entry["content"])
-            lines = html_lines(decode_html((folder / f"{stem}.html").read_bytes()))
+            lines = page_lines(decode_html((folder / f"{stem}.html").read_bytes()), title=False)
             boiler = [line for line in lines if re.sub(r"\s+", "", line) not in compact]
             pages.append((f"magic:{stem}", entry["content"], "\n".join(boiler)))
     return pages
@@ -85,7 +86,7 @@ def spam_pages(corpora: Path) -> list[tuple[str, str]]:
     """(group, all text of the page) for the Chinese responses of the WARC excerpt."""
     out = []
     for uri, html in warc_responses(corpora / "cc-warc" / "warcfile.warc"):
-        text = "\n".join(html_lines(html))
+        text = "\n".join(page_lines(html, title=False))
         if len(CJK.findall(text)) >= 0.2 * max(len(text), 1):
             out.append((f"warc:{uri}", text))
     return out
@@ -151,7 +152,7 @@ def markdown(dist: dict) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--corpora", type=Path, default=REPO.parent / "shared" / "corpora")
+    ap.add_argument("--corpora", type=Path, default=shared_corpora())
     ap.add_argument("--json", type=Path, default=REPO / "docs" / "quality-measurements.json")
     args = ap.parse_args()
 

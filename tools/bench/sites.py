@@ -60,8 +60,10 @@ def site_template(rng: random.Random, i: int) -> dict:
             "columns": rng.sample(COLUMNS, rng.randint(1, 3)),
             "share": SHARE[: rng.randint(3, len(SHARE))],
             "widgets": rng.sample(WIDGETS, rng.randint(2, 5)),
-            "footer": [f.format(name=name, icp=f"京ICP备{rng.randint(10**7, 10**8)}", num=rng.randint(10**4, 10**5),
-                                tel=rng.randint(10**7, 10**8)) for f in FOOTER[: rng.randint(2, len(FOOTER))]]}
+            "footer": [f.format(name=name, icp=f"京ICP备{rng.randint(10**7, 10**8)}",
+                                num=rng.randint(10**4, 10**5),
+                                tel=rng.randint(10**7, 10**8))
+                                for f in FOOTER[: rng.randint(2, len(FOOTER))]]}
 
 
 def article(rng: random.Random, pool: list[str]) -> list[str]:
@@ -94,7 +96,8 @@ def generate(sites: int, pages: int, wiki: Path, seed: int = 0) -> list[Page]:
         for p in range(pages):
             head = t["nav"] + ["登录 | 注册"] + [f"当前位置：首页 > {rng.choice(t['columns'])} > 正文"]
             body = article(rng, pool)
-            mid = [f"发布时间：2024-0{rng.randint(1, 9)}-1{rng.randint(0, 9)} 1{rng.randint(0, 9)}:2{rng.randint(0, 9)}"] + \
+            mid = [f"发布时间：2024-0{rng.randint(1, 9)}-1{rng.randint(0, 9)} "
+                   f"1{rng.randint(0, 9)}:2{rng.randint(0, 9)}"] + \
                 t["share"]
             tail = [w.format(n=rng.randint(0, 9999)) for w in t["widgets"]] + t["footer"]
             lines = head + [body[0]] + mid + body[1:] + tail

@@ -1,18 +1,18 @@
 """The one benchmark command: generate a corpus, run the whole default pipeline, compare components.
 
-    /tmp/venv/bin/python -m mdfs.bench --docs 100000 [--engine serial|ray] [--out DIR] [--json F] [--md F]
+    .venv/bin/python -m tools.bench --docs 100000 [--engine serial|ray] [--out DIR] [--json F] [--md F]
                                        [--components dedup coarse | --components none] [--compare-docs 20000]
 
 1. Corpus of N documents, no network: Chinese Wikipedia sentences recombined with injected near- and exact
-   duplicates (the generator of `mdfs.bench.dedup`), plus 15% junk drawn from the spam written for the fine
+   duplicates (the generator of `tools.bench.dedup`), plus 15% junk drawn from the spam written for the fine
    filter (`fine_spam.jsonl`), the demo corpus (`configs/demo/data`: spam, English, clean) and synthetic
    garbage (symbol runs, keyword stuffing, fragments). Written as JSONL shards of 50,000 documents.
 2. The default recipe (configs/zh_web.yaml) run by `mdfs.run` in a child process (serial engine by default,
    so the per-core figures are clean): wall time, CPU time, peak RSS, disk used by the output, MB/s per
    core overall and per stage. Per-stage seconds are the stage's own time summed over shards; a stage's
    MB is its `chars_in` times the corpus's UTF-8 bytes per character.
-3. The component benchmarks side by side with the alternatives, called in-process: `mdfs.bench.dedup`
-   (MinHash vs datasketch MinHash + MinHashLSH) and `mdfs.bench.coarse` (vs datatrove, where installed).
+3. The component benchmarks side by side with the alternatives, called in-process: `tools.bench.dedup`
+   (MinHash vs datasketch MinHash + MinHashLSH) and `tools.bench.coarse` (vs datatrove, where installed).
 4. JSON and a Markdown table.
 """
 
@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mdfs.bench import peak_rss_mb
+from tools.bench import peak_rss_mb
 
 ROOT = Path(__file__).resolve().parents[2]
 SPAM = Path(__file__).with_name("fine_spam.jsonl")
@@ -73,13 +73,14 @@ def _junk(rng: np.random.Generator, pool: list[str], sentences: list[str], i: in
         return "".join(rng.choice(list("★☆◆■□▲△●○※→←↑↓#@$%&*0123456789|/\\~"), int(rng.integers(80, 600))))
     if kind == 2:  # keyword stuffing around one real sentence
         word = sentences[rng.integers(0, len(sentences))][:4]
-        return (f"{word}_{word}哪家好_{word}电话\n" + f"{word}，专业{word}，{word}价格优惠。" * int(rng.integers(8, 30)))
+        return (f"{word}_{word}哪家好_{word}电话\n"
+                + f"{word}，专业{word}，{word}价格优惠。" * int(rng.integers(8, 30)))
     return sentences[rng.integers(0, len(sentences))]  # a fragment: one sentence
 
 
 def write_corpus(folder: Path, n_docs: int, seed: int = 0) -> dict:
     """Write N documents as JSONL shards; return counts and the UTF-8 bytes and characters of the text."""
-    from mdfs.bench.dedup import generate, load_sentences
+    from tools.bench.dedup import generate, load_sentences
 
     folder.mkdir(parents=True, exist_ok=True)
     sentences = load_sentences()
@@ -124,8 +125,8 @@ def child_run(input_dir: str, output: str, engine: str) -> dict:
 def run_pipeline(corpus: Path, output: Path, engine: str, stats: dict) -> dict:
     shutil.rmtree(output, ignore_errors=True)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    proc = subprocess.run([sys.executable, "-m", "mdfs.bench", "--child-run", str(corpus), str(output), engine],
-                          capture_output=True, text=True, cwd=ROOT, check=False)
+    proc = subprocess.run([sys.executable, "-m", "tools.bench", "--child-run", str(corpus), str(output),
+                           engine], capture_output=True, text=True, cwd=ROOT, check=False)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode:
         raise RuntimeError(f"pipeline run failed:\n{proc.stderr[-4000:]}")
@@ -149,8 +150,8 @@ def run_pipeline(corpus: Path, output: Path, engine: str, stats: dict) -> dict:
             "mb_per_cpu_second": round(text_mb / cpu, 2) if cpu else None,
             "us_per_doc": round(run["wall_seconds"] / max(1, run["docs_in"]) * 1e6, 1),
             "output_disk_mb": round(sum(p.stat().st_size for p in output.rglob("*") if p.is_file()) / 1e6, 1),
-            "conservation_ok": manifest["conservation"]["ok"], "rejected": manifest["conservation"]["rejected"],
-            "stages": stages}
+            "conservation_ok": manifest["conservation"]["ok"],
+            "rejected": manifest["conservation"]["rejected"], "stages": stages}
     return run
 
 
@@ -158,7 +159,7 @@ def run_pipeline(corpus: Path, output: Path, engine: str, stats: dict) -> dict:
 def components(names: list[str], compare_docs: int, workdir: Path) -> dict:
     out: dict = {}
     if "dedup" in names:
-        from mdfs.bench import dedup
+        from tools.bench import dedup
 
         f = workdir / "dedup.json"
         dedup.main(["--sizes", str(compare_docs), "--compare", str(compare_docs), "--workdir",
@@ -173,13 +174,14 @@ def components(names: list[str], compare_docs: int, workdir: Path) -> dict:
                         # not their peak RSS: dedup.py reads ru_maxrss, which includes this parent's peak
                         }
     if "coarse" in names:
-        from mdfs.bench import coarse
+        from tools.bench import coarse
 
         f = workdir / "coarse.json"
         coarse.main(["--repeat", "1", "--json", str(f)])
         a = json.loads(f.read_text(encoding="utf-8"))["sets"]["all"]
         out["coarse"] = {"mb": round(a["mb"], 2), "mdfs_mb_per_s": round(a["mdfs_mb_s"], 2),
-                         "datatrove_mb_per_s": round(a["datatrove_mb_s"], 2) if "datatrove_mb_s" in a else None,
+                         "datatrove_mb_per_s": round(a["datatrove_mb_s"], 2) if "datatrove_mb_s" in a
+                         else None,
                          "ratio": round(a["ratio"], 1) if "ratio" in a else None}
     return out
 
@@ -187,15 +189,22 @@ def components(names: list[str], compare_docs: int, workdir: Path) -> dict:
 # -- report ---------------------------------------------------------------------------------------------
 def markdown(r: dict) -> str:
     p, c = r["pipeline"], r["corpus"]
-    lines = [(f"Corpus: {c['docs']:,} documents ({c['junk']:,} junk, {c['injected_copies']:,} injected copies), "
+    lines = [(f"Corpus: {c['docs']:,} documents ({c['junk']:,} junk, {c['injected_copies']:,} "
+              f"injected copies), "
               f"{p['text_mb']} MB of text, {p['input_file_mb']} MB of JSONL. Engine `{p['engine']}`, "
-              f"{r['machine']['cpus']} cores, load average {r['machine']['load_avg_at_start'][0]:.1f} at start."), "",
-             ("| whole pipeline | documents | kept | wall s | CPU s | MB/s per core | MB per CPU-s | µs/doc | "
-              "peak RSS MB | output MB | conservation |"), "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
-             (f"| default recipe | {p['docs_in']:,} | {p['docs_out']:,} | {p['wall_seconds']} | {p['cpu_seconds']} | "
-              f"{p['mb_per_s_per_core']} | {p['mb_per_cpu_second']} | {p['us_per_doc']} | {p['peak_rss_mb']} | "
+              f"{r['machine']['cpus']} cores, load average "
+              f"{r['machine']['load_avg_at_start'][0]:.1f} at start."), "",
+             ("| whole pipeline | documents | kept | wall s | CPU s | MB/s per core | MB per "
+              "CPU-s | µs/doc | "
+              "peak RSS MB | output MB | conservation |"),
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+             (f"| default recipe | {p['docs_in']:,} | {p['docs_out']:,} | {p['wall_seconds']} | "
+              f"{p['cpu_seconds']} | "
+              f"{p['mb_per_s_per_core']} | {p['mb_per_cpu_second']} | {p['us_per_doc']} | "
+              f"{p['peak_rss_mb']} | "
               f"{p['output_disk_mb']} | {'OK' if p['conservation_ok'] else 'FAILED'} |"), "",
-             "| stage | docs in | docs out | MB in | stage s | MB/s per core |", "|---|---:|---:|---:|---:|---:|"]
+             "| stage | docs in | docs out | MB in | stage s | MB/s per core |",
+             "|---|---:|---:|---:|---:|---:|"]
     for name, st in p["stages"].items():
         lines.append(f"| {name} | {st['docs_in']:,} | {st['docs_out']:,} | {st['mb_in']} | {st['seconds']} | "
                      f"{st['mb_per_s_per_core'] or '–'} |")
@@ -205,28 +214,30 @@ def markdown(r: dict) -> str:
     if "dedup" in comp:
         d = comp["dedup"]
         s = d["signatures_mb_per_s"]
-        lines.append(f"| MinHash signatures, MB/s per core | {s['mdfs_fast']} | {s['datasketch']} (datasketch) | "
-                     f"{s['ratio_fast']}× |")
+        lines.append(f"| MinHash signatures, MB/s per core | {s['mdfs_fast']} | {s['datasketch']} "
+                     f"(datasketch) | {s['ratio_fast']}× |")
         lines.append(f"| whole near-dup dedup, {d['docs']:,} docs, s | {d['mdfs_seconds']} | "
                      f"{d['datasketch_seconds']} (datasketch MinHashLSH) | {d['whole_dedup_ratio']}× |")
         lines.append(f"| recall on pairs with J ≥ 0.8 | {d['mdfs_recall_j_ge_0.8']:.2%} | "
                      f"{d['datasketch_recall_j_ge_0.8']:.2%} | |")
     if "coarse" in comp:
         k = comp["coarse"]
-        alt = f"{k['datatrove_mb_per_s']} (datatrove Gopher+C4)" if k["datatrove_mb_per_s"] else "– (datatrove absent)"
+        alt = f"{k['datatrove_mb_per_s']} (datatrove Gopher+C4)" if k["datatrove_mb_per_s"] \
+            else "– (datatrove absent)"
         lines.append(f"| heuristic filters, MB/s per core | {k['mdfs_mb_per_s']} | {alt} | "
                      f"{str(k['ratio']) + '×' if k['ratio'] else '–'} |")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m mdfs.bench", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.split("\n")[0])
     ap.add_argument("--docs", type=int, default=100_000)
     ap.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "mdfs-bench")
     ap.add_argument("--json", type=Path, default=ROOT / "out" / "bench" / "bench.json")
     ap.add_argument("--md", type=Path, default=None, help="also write the Markdown table here")
     ap.add_argument("--engine", choices=["serial", "ray"], default="serial")
-    ap.add_argument("--components", nargs="+", default=["dedup", "coarse"], choices=["dedup", "coarse", "none"])
+    ap.add_argument("--components", nargs="+", default=["dedup", "coarse"],
+                    choices=["dedup", "coarse", "none"])
     ap.add_argument("--compare-docs", type=int, default=20_000, help="corpus size of the dedup comparison")
     ap.add_argument("--keep", action="store_true", help="keep the corpus and the output")
     ap.add_argument("--child-run", nargs=3, help=argparse.SUPPRESS)
@@ -236,7 +247,7 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     corpus, output = args.out / f"corpus-{args.docs}", args.out / f"run-{args.docs}"
-    result: dict = {"command": "python -m mdfs.bench " + " ".join(sys.argv[1:] if argv is None else argv),
+    result: dict = {"command": "python -m tools.bench " + " ".join(sys.argv[1:] if argv is None else argv),
                     "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                                 "load_avg_at_start": os.getloadavg()}}
     t0 = time.perf_counter()
@@ -244,10 +255,12 @@ def main(argv: list[str] | None = None) -> None:
     stats = write_corpus(corpus, args.docs)
     stats["generate_seconds"] = round(time.perf_counter() - t0, 1)
     result["corpus"] = stats
-    print(f"corpus: {stats['docs']:,} documents, {stats['file_bytes'] / 1e6:.1f} MB ({stats['generate_seconds']} s)",
+    print(f"corpus: {stats['docs']:,} documents, {stats['file_bytes'] / 1e6:.1f} MB "
+          f"({stats['generate_seconds']} s)",
           flush=True)
     result["pipeline"] = run_pipeline(corpus, output, args.engine, stats)
-    print(f"pipeline: {result['pipeline']['wall_seconds']} s, {result['pipeline']['mb_per_s_per_core']} MB/s per core",
+    print(f"pipeline: {result['pipeline']['wall_seconds']} s, "
+          f"{result['pipeline']['mb_per_s_per_core']} MB/s per core",
           flush=True)
     if not args.keep:
         shutil.rmtree(corpus, ignore_errors=True)

@@ -1,6 +1,6 @@
 """Measure the cross-page boilerplate stage: what share of template lines it cuts and how many article lines.
 
-    .venv/bin/python -m mdfs.bench.boilerplate [--sites 40 --pages 12] [--speed-sites 300 --speed-pages 60]
+    .venv/bin/python -m tools.bench.boilerplate [--sites 40 --pages 12] [--speed-sites 300 --speed-pages 60]
                                                [--engine serial|ray] [--json F]
 
 1. `web-pages/gne` visible text (pages.jsonl), one site per folder name (the pages carry no URL: the bench
@@ -9,7 +9,7 @@
 2. `web-pages/gne` raw HTML through `collection` → `boilerplate` (`without_domain: directory`): what the
    stage cuts from extracted main text, and whether any cut line lies in a marked article range.
 3. The default recipe on the same HTML, without the stage, with it after collection, with it after quality.
-4. Generated sites (`mdfs.bench.sites`), labelled by construction.
+4. Generated sites (`tools.bench.sites`), labelled by construction.
 5. Speed on a bigger generated corpus: MB of text per second per core, the whole run and the stage alone.
 """
 
@@ -30,11 +30,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 import mdfs
-from mdfs.bench.sites import generate
-from stages.boilerplate import line_keys
+from tools.bench.sites import generate
+from mdfs.stages.boilerplate import line_keys
+from mdfs.goldtext import shared_corpora
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("MDFS_SHARED", ROOT.parent / "shared")) / "corpora"
+SHARED = shared_corpora()
 GNE = SHARED / "web-pages" / "gne"
 WIKI = SHARED / "wiki-zh" / "cmrc2018_paragraphs.zh-Hans.jsonl"
 LABELS = Path(__file__).with_name("gne_boilerplate_labels.json")
@@ -103,7 +104,8 @@ def score(labels: dict[str, list[str | None]], cuts: dict[str, set[int]], reject
             total[lab] += 1
             removed[lab] += doc in rejected or i in cuts.get(doc, ())
     return {lab: {"lines": total[lab], "removed": removed[lab],
-                  "share_removed": round(removed[lab] / total[lab], 4) if total[lab] else None} for lab in total}
+                  "share_removed": round(removed[lab] / total[lab], 4) if total[lab] else None}
+                  for lab in total}
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> int:
@@ -119,7 +121,8 @@ def measure_gne_text(tmp: Path, params: dict) -> dict:
     ranges = json.loads(LABELS.read_text())["pages"]
     labels = gne_labels(pages, ranges)
     write_jsonl(tmp / "gne" / "pages.jsonl", [{"id": p["id"], "text": p["text"],
-                                               "url": f"https://{p['site']}.gne.invalid/{p['id']}"} for p in pages])
+                                               "url": f"https://{p['site']}.gne.invalid/{p['id']}"}
+                                               for p in pages])
     s = run(tmp / "gne", tmp / "gne-out", [{"name": "boilerplate", "with": params}])
     cuts, rejected = cuts_of(tmp / "gne-out")
     per_site = defaultdict(lambda: defaultdict(Counter))
@@ -129,7 +132,8 @@ def measure_gne_text(tmp: Path, params: dict) -> dict:
             if lab:
                 per_site[site_of[doc]][lab]["lines"] += 1
                 per_site[site_of[doc]][lab]["removed"] += doc in rejected or i in cuts.get(doc, ())
-    all_pages = {p["id"]: [None if not k else "unlabelled" for k in keys(p["text"].split("\n"))] for p in pages
+    all_pages = {p["id"]: [None if not k else "unlabelled" for k in keys(p["text"].split("\n"))]
+                 for p in pages
                  if p["id"] not in labels}
     return {"pages": len(pages), "labelled_pages": len(labels), "score": score(labels, cuts, rejected),
             "single_page_sites": score(all_pages, cuts, rejected),
@@ -169,7 +173,8 @@ def measure_gne_html(tmp: Path, params: dict) -> dict:
 
 def measure_recipe(tmp: Path, params: dict) -> dict:
     """The default recipe on the gne HTML pages, without the stage, with it right after collection and with it
-    right after quality: pages kept, and the labelled lines (matched by normalised form) left in the output."""
+    right after quality: pages kept, and the labelled lines (matched by normalised form) left in the
+    output."""
     from mdfs.config import read_yaml_mapping
 
     recipe = read_yaml_mapping(ROOT / "configs" / "zh_web.yaml")
@@ -227,7 +232,8 @@ def _cpu() -> float:
 
 def measure_speed(tmp: Path, params: dict, sites: int, pages: int, engine: str, workers: int | None) -> dict:
     gen = generate(sites, pages, WIKI, seed=1)
-    nbytes = write_jsonl(tmp / "speed" / "pages.jsonl", [{"id": p.id, "text": p.text, "url": p.url} for p in gen])
+    nbytes = write_jsonl(tmp / "speed" / "pages.jsonl",
+                         [{"id": p.id, "text": p.text, "url": p.url} for p in gen])
     t0, c0 = time.perf_counter(), _cpu()
     s = run(tmp / "speed", tmp / "speed-out", [{"name": "boilerplate", "with": params}], engine, workers,
             shard_mb=16)
@@ -253,7 +259,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--engine", choices=["serial", "ray"], default="serial")
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--set", action="append", default=[], help="stage parameter, e.g. min_share=0.4")
-    ap.add_argument("--skip", action="append", default=[], choices=["gne", "html", "recipe", "generated", "speed"])
+    ap.add_argument("--skip", action="append", default=[],
+                    choices=["gne", "html", "recipe", "generated", "speed"])
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
     params: dict = {}

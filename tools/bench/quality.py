@@ -1,6 +1,6 @@
 """Scoring throughput of the quality stage per core, tokenisation included, for each tokenizer.
 
-    python -m mdfs.bench.quality [--shared ../shared/corpora] [--repeat 3] [--json bench-quality.json]
+    python -m tools.bench.quality [--shared ../shared/corpora] [--repeat 3] [--json bench-quality.json]
 
 What is timed: `QualityFilter.process` on Arrow batches of 1,000 documents (text out of Arrow,
 tokenise, fastText predict, score column in), in one process pinned to one CPU; the best of
@@ -14,7 +14,7 @@ Documents (all prepared as the collection stage leaves them: normalised, Simplif
 
 Models: `chars` is the bundled model. The `jieba` models are trained here, by `mdfs.quality.train.fit`
 with the default hyper-parameters, on the training split of the bundled model's data
-(stages/models/train_default.py, same seed), and measured on its held-out split (F1, ROC AUC), so
+(tools/models/train_default.py, same seed), and measured on its held-out split (F1, ROC AUC), so
 speed and accuracy of each prefix length sit side by side. The obvious alternative is the Python jieba
 package: same words as rjieba without HMM, so the 2,000-character model scores its tokens unchanged;
 every row shows its speed ratio to it. "whole document" drops the prefix bound.
@@ -36,10 +36,11 @@ from mdfs.quality.model import PrepareConfig, QualityModel, prepare_function
 from mdfs.quality.tokens import TokenizerConfig, make_tokenizer
 from mdfs.quality.train import Example, TrainConfig, evaluate_examples, fit
 from mdfs.stage import StageContext
-from stages.quality import DEFAULT_MODEL, QualityFilter
+from mdfs.stages.quality import DEFAULT_MODEL, QualityFilter
+from mdfs.goldtext import shared_corpora
 
 ROOT = Path(__file__).resolve().parents[3]
-DEFAULT_SHARED = Path(os.environ.get("MDFS_SHARED", ROOT / "shared")) / "corpora"
+DEFAULT_SHARED = shared_corpora()
 BAR_MB_S = 5.0  # the issue's bar, per core
 UNBOUNDED = 10**9
 ALTERNATIVE = "jieba (Python package), 2000"
@@ -88,7 +89,7 @@ def concatenate(paragraphs: list[str], seed: int = 0) -> list[str]:
 
 
 def html_texts(shared: Path) -> list[str]:
-    from stages.models.train_default import readability_articles
+    from tools.models.train_default import readability_articles
 
     texts = []
     for kind in ("article", "forum"):
@@ -100,7 +101,7 @@ def html_texts(shared: Path) -> list[str]:
 def train_variants(shared: Path, folder: Path) -> dict[str, dict]:
     """Train one jieba model per tokenizer setting on the bundled model's training split; held-out
     metrics for those and for the bundled model on its test split."""
-    from stages.models.train_default import build_dataset, split_by_group
+    from tools.models.train_default import build_dataset, split_by_group
 
     seed = 20240501
     train_docs, test_docs = split_by_group(build_dataset(shared, seed), 0.2, seed)

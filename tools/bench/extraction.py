@@ -1,12 +1,13 @@
 """Compare main-text extractors on the Chinese pages of html-zh against their ground truth.
 
-    python -m mdfs.bench.extraction [--shared ../shared/corpora] [--repeat 2] [--json out.json]
+    python -m tools.bench.extraction [--shared ../shared/corpora] [--repeat 2] [--json out.json]
 
 Metric: `mdfs.charmetric` (character multisets after mdfs.textnorm, whitespace removed; precision
 = |E ∩ G| / |E|, recall = |E ∩ G| / |G|, F1 their harmonic mean; an empty extraction scores 0), the
 same one `mdfs eval --gold` uses. The same on character bigrams is a stricter check (order and
 adjacency). Scores are averaged over pages (macro). Speed is pages per second of the extractor alone
-(HTML already decoded), one core. Paragraph breaks: lines per page of the extraction against the ground truth's.
+(HTML already decoded), one core. Paragraph breaks: lines per page of the extraction against the ground
+truth's.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from pathlib import Path
 from mdfs.charmetric import prf
 from mdfs.goldtext import html_text, shared_corpora
 from mdfs.textnorm import normalize
-from stages.collection.charset import decode_page
-from stages.collection.extract import EXTRACTORS, FALLBACK_MIN_CHARS, with_fallback
+from mdfs.stages.collection.charset import decode_page
+from mdfs.stages.collection.extract import EXTRACTORS, FALLBACK_MIN_CHARS, with_fallback
 
 DEFAULT_SHARED = shared_corpora()
 
@@ -51,7 +52,8 @@ def _lines(text: str) -> int:
 
 
 # Each trafilatura mode with the collection stage's fallback: resiliparse where it finds no main text.
-COMBINED = {f"{name}+resiliparse": with_fallback(EXTRACTORS[name], EXTRACTORS["resiliparse"], FALLBACK_MIN_CHARS)
+COMBINED = {f"{name}+resiliparse": with_fallback(EXTRACTORS[name], EXTRACTORS["resiliparse"],
+                                                 FALLBACK_MIN_CHARS)
             for name in ("trafilatura_recall", "trafilatura_precision")}
 
 

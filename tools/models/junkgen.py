@@ -16,23 +16,33 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from corpora import corpora_dir, side
+from tools.models.corpora import corpora_dir, side
 
 # Facts, not text: words of the gambling, porn and ad SEO trade, written by the mdfs team.
-LEXICONS = Path(__file__).resolve().parents[1] / "lexicons"
+LEXICONS = Path(__file__).resolve().parents[2] / "stages" / "lexicons"
 GAMBLING_BRANDS = [t for t in (LEXICONS / "brands_gambling.txt").read_text(encoding="utf-8").splitlines()
                    if t and not t.startswith("#")]
-GAMBLING_WORDS = ["官网", "官方网站", "app下载", "登录入口", "注册送彩金", "首存优惠", "最新网址", "手机版", "平台", "开户", "娱乐城", "真人", "棋牌", "电子游艺", "体育投注", "开奖记录", "开奖结果", "计划", "稳赚", "返水", "在线", "唯一官网", "网页版", "客户端"]
-PORN_TITLES = ["成人影片", "日韩无码", "国产自拍", "激情视频", "在线观看", "免费观看", "成人电影", "性爱视频", "黄色网站", "av在线", "成人网站", "午夜福利", "偷拍视频", "无码高清", "人妻", "巨乳", "成人小说", "激情小说", "色情视频", "一本道", "东京热", "少妇", "高清无码", "美女直播"]
-AD_PRODUCTS = ["减肥茶", "祛斑霜", "增高鞋", "代孕", "办证", "发票", "贷款", "私家侦探", "刷单", "信用卡套现", "美白丸", "丰胸", "壮阳", "网赚", "兼职", "微商代理", "股票内幕", "高仿包", "二手车", "装修", "培训班", "留学中介", "医美"]
-AD_LINES = ["咨询热线：{phone}", "微信：{wx}（同号）", "QQ：{qq}", "全国包邮，货到付款", "限时特价{price}元，手慢无",
-            "点击立即咨询，专业客服在线", "厂家直销 正品保证 假一赔十", "加微信{wx}领取优惠", "扫码关注 免费领取",
+GAMBLING_WORDS = ["官网", "官方网站", "app下载", "登录入口", "注册送彩金", "首存优惠", "最新网址", "手机版",
+                  "平台", "开户", "娱乐城", "真人", "棋牌", "电子游艺", "体育投注", "开奖记录", "开奖结果",
+                  "计划", "稳赚", "返水", "在线", "唯一官网", "网页版", "客户端"]
+PORN_TITLES = ["成人影片", "日韩无码", "国产自拍", "激情视频", "在线观看", "免费观看", "成人电影", "性爱视频",
+               "黄色网站", "av在线", "成人网站", "午夜福利", "偷拍视频", "无码高清", "人妻", "巨乳",
+               "成人小说", "激情小说", "色情视频", "一本道", "东京热", "少妇", "高清无码", "美女直播"]
+AD_PRODUCTS = ["减肥茶", "祛斑霜", "增高鞋", "代孕", "办证", "发票", "贷款", "私家侦探", "刷单", "信用卡套现",
+               "美白丸", "丰胸", "壮阳", "网赚", "兼职", "微商代理", "股票内幕", "高仿包", "二手车", "装修",
+               "培训班", "留学中介", "医美"]
+AD_LINES = ["咨询热线：{phone}", "微信：{wx}（同号）", "QQ：{qq}", "全国包邮，货到付款",
+            "限时特价{price}元，手慢无",
+            "点击立即咨询，专业客服在线", "厂家直销 正品保证 假一赔十", "加微信{wx}领取优惠",
+            "扫码关注 免费领取",
             "官方授权 {product}专卖", "100%有效 无效退款", "今日下单立减{price}元", "更多详情请访问 {url}"]
-NAV_LINES = ["首页", "新闻中心", "关于我们", "联系我们", "网站地图", "设为首页", "加入收藏", "返回顶部", "上一篇",
-             "下一篇", "相关阅读", "热门推荐", "版权所有", "ICP备{n}号", "友情链接", "免责声明", "用户登录", "注册",
-             "分享到：", "责任编辑：", "扫一扫", "打印本页", "关闭窗口", "当前位置：首页 > 新闻", "客户端下载"]
-SPIN = {"介绍": "先容", "但是": "可是", "非常": "十分", "因为": "由于", "发展": "成长", "问题": "成绩", "重要": "主要",
-        "已经": "曾经", "目前": "今朝", "进行": "举行", "需要": "须要", "方法": "办法", "经济": "经济体",
+NAV_LINES = ["首页", "新闻中心", "关于我们", "联系我们", "网站地图", "设为首页", "加入收藏", "返回顶部",
+             "上一篇", "下一篇", "相关阅读", "热门推荐", "版权所有", "ICP备{n}号", "友情链接", "免责声明",
+             "用户登录", "注册", "分享到：", "责任编辑：", "扫一扫", "打印本页", "关闭窗口",
+             "当前位置：首页 > 新闻", "客户端下载"]
+SPIN = {"介绍": "先容", "但是": "可是", "非常": "十分", "因为": "由于", "发展": "成长", "问题": "成绩",
+        "重要": "主要", "已经": "曾经", "目前": "今朝", "进行": "举行", "需要": "须要", "方法": "办法",
+        "经济": "经济体",
         "影响": "感化", "作用": "感化", "情况": "环境", "提高": "进步", "之后": "以后", "通过": "经由过程",
         "应该": "该当", "能够": "可以或许", "一些": "一点", "主要": "首要", "了解": "懂得", "工作": "任务",
         "可以": "能够", "同时": "同一时间", "认为": "以为", "自己": "本人", "时间": "时光", "国家": "国度",
@@ -142,7 +152,7 @@ def porn_title_over_text(rng: random.Random, pools: Pools) -> str:
     title = rng.choice(["_", "-", "|", ","]).join(terms)
     lines = [title] + ([_spliced_body(rng, pools, rng.randint(2, 5), rng.randint(4, 14))]
                        if rng.random() < 0.7 else [])
-    lines += [f"{rng.choice(pools.porn_terms)}{rng.choice(['', '在线观看', '高清', '第' + str(rng.randint(1, 99)) + '集'])}"
+    lines += [rng.choice(pools.porn_terms) + rng.choice(["", "在线观看", "高清", f"第{rng.randint(1, 99)}集"])
               for _ in range(rng.randint(3, 15))]
     return "\n".join(lines)
 
@@ -201,7 +211,8 @@ def catalogue_list(rng: random.Random, pools: Pools) -> str:
     for i in range(1, rng.randint(6, 40)):
         h = rng.choice(pools.headlines)
         lines.append(style.format(
-            h=h, d=f"2{rng.randint(0, 2)}{rng.randint(10, 25)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+            h=h,
+            d=f"2{rng.randint(0, 2)}{rng.randint(10, 25)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
             c=rng.choice(["国内", "国际", "财经", "体育", "娱乐", "科技"]), n=rng.randint(1, 199999), i=i))
     if rng.random() < 0.6:
         lines += [_fill(t, rng) for t in rng.sample(NAV_LINES, rng.randint(3, 10))]
@@ -219,7 +230,8 @@ def ads_marketing(rng: random.Random, pools: Pools) -> str:
 
 def boilerplate(rng: random.Random, pools: Pools) -> str:
     bullet = rng.choice(["", "- ", "", "· "])
-    lines = [bullet + _fill(t, rng) + rng.choice(["", " |"]) for t in rng.sample(NAV_LINES, rng.randint(8, 20))]
+    lines = [bullet + _fill(t, rng) + rng.choice(["", " |"])
+             for t in rng.sample(NAV_LINES, rng.randint(8, 20))]
     lines += rng.sample(pools.headlines, rng.randint(0, 5))
     lines.append(f"Copyright © 20{rng.randint(10, 25)} 版权所有 {_fill('ICP备{n}号', rng)}")
     return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Bundled recipes, installed as `mdfs.configs` (found with importlib.resources; see mdfs/bundled.py)."""
