@@ -50,7 +50,8 @@ class RayEngine:
         cpus = int(ray.cluster_resources().get("CPU", 1))
         nodes = cluster.cpu_nodes(ray)
         # workers on other nodes: several nodes, or one that is not the driver's (a head with 0 CPUs)
-        remote = len(nodes) > 1 or any(not n.endswith(ray.get_runtime_context().get_node_id()[:8]) for n in nodes)
+        here = ray.get_runtime_context().get_node_id()[:8]
+        remote = len(nodes) > 1 or any(not n.endswith(here) for n in nodes)
         local = cluster.local_paths(cfg.input.paths, root)
         if remote and local and not cfg.engine.shared_storage:
             self.close()
@@ -179,7 +180,8 @@ def _check_reachable(address: str, timeout: float = 10.0) -> None:
     try:
         socket.create_connection((host, int(port)), timeout=timeout).close()
     except (OSError, ValueError) as e:
-        raise EngineError(f"cannot join the Ray cluster at {address}: {e}. Is `ray start --head` running there?")
+        raise EngineError(f"cannot join the Ray cluster at {address}: {e}. "
+                          "Is `ray start --head` running there?")
 
 
 def make_engine(plan: Plan, root: str):

@@ -5,7 +5,8 @@ Besides removals (whole rows), an item may write edits: lines to cut out of a ro
 `apply_edits()`, which the default leaves alone (see `mdfs.lineedits` for the line-cutting helper).
 
 Outputs are named and partitioned: `_work/<stage>/<output>/bucket-<partition>/<phase>-<item>.parquet`
-(phase `map` for the map over shards), one file per writer, so items never write the same file and a partition is read by listing its folder. Every
+(phase `map` for the map over shards), one file per writer, so items never write the same file and a
+partition is read by listing its folder. Every
 file written is recorded, and goes into the item's done marker: a resumed run trusts an item only when
 its marker parses and every file it lists is still there with the same size.
 """
@@ -27,7 +28,8 @@ EDIT_SCHEMA = pa.schema([("shard", pa.int32()), ("row", pa.int64()), ("line", pa
 
 
 class GlobalWork:
-    def __init__(self, layout: RunLayout, stage: str, phase: str, item: int, *, compression: str, segment: int,
+    def __init__(self, layout: RunLayout, stage: str, phase: str, item: int, *, compression: str,
+                 segment: int,
                  shards: int | None = None):
         self.layout, self.stage, self.phase, self.item = layout, stage, phase, item
         self.compression = compression

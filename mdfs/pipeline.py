@@ -30,7 +30,8 @@ from mdfs.stats import RunStats, StageStats
 from mdfs.tasks import PhaseTask, ShardTask
 
 log = logging.getLogger(__name__)
-PACKAGES = ["mdfs", "ray", "pyarrow", "numpy", "datasketch", "fasttext-community", "jieba", "opencc", "pydantic"]
+PACKAGES = ["mdfs", "ray", "pyarrow", "numpy", "datasketch", "fasttext-community", "jieba", "opencc",
+            "pydantic"]
 
 
 @dataclass
@@ -53,8 +54,9 @@ class RunSummary:
         return storage.join(self.output, "data")
 
 
-def run(config: RunConfig | str | None = None, input: str | list[str] | None = None, output: str | None = None,
-        *, overrides: list[str] | None = None, force: bool = False, update: bool = False, engine: str | None = None,
+def run(config: RunConfig | str | None = None, input: str | list[str] | None = None,
+        output: str | None = None, *, overrides: list[str] | None = None, force: bool = False,
+        update: bool = False, engine: str | None = None,
         workers: int | None = None, address: str | None = None, progress: bool | None = None,
         report: bool | None = None) -> RunSummary:
     """Clean a corpus. `config` is a RunConfig, a YAML path or None for the default Chinese web recipe.
@@ -84,8 +86,8 @@ def run(config: RunConfig | str | None = None, input: str | list[str] | None = N
         with RunLock(root) as lock:
             prepare(layout, cfg.content_hash(), identities, keys, segments, force=force, update=update)
             if damaged := damaged_shards(layout, segments, shards):
-                log.warning("%d shards have output parts that differ from their recorded sha256: redoing them "
-                            "and what follows them", len(damaged))
+                log.warning("%d shards have output parts that differ from their recorded sha256: redoing "
+                            "them and what follows them", len(damaged))
                 invalidate(layout, segments, damaged)
             log.info("%d input shards (%.1f MB) → %s", len(shards), sum(s.size for s in shards) / 1e6, root)
             run_count, skip_count, markers = _run_segments(eng, plan, layout, shards, progress, lock)

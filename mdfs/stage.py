@@ -125,7 +125,8 @@ def reject_where(batch: pa.Table, rules: list[tuple[pa.Array, str]]) -> pa.Table
     return batch.append_column(REJECT, reasons)
 
 
-def add_details(batch: pa.Table, details: list[str | None], reasons: list[str | None] | None = None) -> pa.Table:
+def add_details(batch: pa.Table, details: list[str | None],
+                reasons: list[str | None] | None = None) -> pa.Table:
     """Say why, per rejected row (`__reject_detail`). An earlier detail on the batch wins; with `reasons`
     (this stage's own, per row), a detail is only added where this stage's reason is the row's reason."""
     if reasons is not None and REJECT in batch.column_names:

@@ -67,7 +67,8 @@ class CoarseFilter(Stage):
         d = self.params.document
         scores |= line_metrics(cleaned.lines, cleaned.parents, cleaned.visible, n, d.bullet_max_chars)
         scores["prose_chars"], scores["long_prose_chars"] = prose_chars(
-            cleaned.lines, cleaned.parents, cleaned.visible, cleaned.han, n, d.prose_min_han, d.bullet_max_chars)
+            cleaned.lines, cleaned.parents, cleaned.visible, cleaned.han, n, d.prose_min_han,
+            d.bullet_max_chars)
         scores |= self._repetition(cleaned, scores["chars"], n)
         scores["url_ratio"] = url_ratio(cleaned.url_chars, cleaned.parents, scores["chars"])
         lexicon = self._lexicon(cleaned.view, scores["chars"], ctx)
@@ -183,7 +184,8 @@ class CoarseFilter(Stage):
                 rules.append((where & (s[metric] > limit if op == ">" else s[metric] < limit), reason))
                 why[reason] = (metric, op, limit)
 
-        # pages with enough distinct prose are not judged by their line shape (forum threads, code-heavy posts)
+        # pages with enough distinct prose are not judged by their line shape (forum threads, code-heavy
+        # posts)
         shaped = s["prose_chars"] < d.prose_min_chars if d.prose_min_chars is not None else True
         listed = s["long_prose_chars"] < d.prose_min_chars if d.prose_min_chars is not None else True
         rule("chars", "<", p.min_chars, "too_short")

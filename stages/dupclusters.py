@@ -76,10 +76,12 @@ def members(partitions: int, item: int, work: GlobalWork, ctx: StageContext) -> 
     gid = t.column("gid").to_numpy()
     docs = work.read("docs", item).take(pa.array(gid & ROW_MASK))  # docs rows are in row order
     docs = docs.append_column("label", t.column("label"))
-    work.write_partitioned("members", docs, partition_of(t.column("label").to_numpy(), partitions), partitions)
+    owner = partition_of(t.column("label").to_numpy(), partitions)
+    work.write_partitioned("members", docs, owner, partitions)
 
 
-def clusters(exact: bool, keep: list[tuple[str, str]], item: int, work: GlobalWork, ctx: StageContext) -> None:
+def clusters(exact: bool, keep: list[tuple[str, str]], item: int, work: GlobalWork,
+             ctx: StageContext) -> None:
     """One document kept per cluster, by the keep policy, then id, then gid (never shard order)."""
     meta = work.read("members", item)
     if meta is None:
@@ -162,7 +164,8 @@ def summary(item: int, work: GlobalWork, ctx: StageContext) -> None:
         top = sorted(total.items(), key=lambda kv: (-kv[1][0], kv[1][1]))[:TOP]
         ctx.note(f"removed_by_{col}", {v: c for v, (c, _) in top})
     examples = [e for p in parts for e in p["examples"]]
-    largest = sorted((e for e in examples if not e["pair"]), key=lambda e: (-e["size"], e["label"]))[:EXAMPLES - 1]
+    largest = sorted((e for e in examples if not e["pair"]),
+                     key=lambda e: (-e["size"], e["label"]))[:EXAMPLES - 1]
     pairs = sorted((e for e in examples if e["pair"]), key=lambda e: e["label"])
     chosen = largest + [p for p in pairs[:1] if all(p["label"] != e["label"] for e in largest)]
     ctx.note("examples", [{"size": e["size"], "members": e["members"]} for e in chosen])

@@ -17,7 +17,8 @@ from mdfs.stages.coarse import CoarseFilter
 
 from .conftest import shared
 
-REPLIES = ["我觉得这个方案在小团队里很难推行，因为每个人的习惯都不一样，强行统一只会让大家抵触，最后谁也不愿意用。",
+REPLIES = ["我觉得这个方案在小团队里很难推行，因为每个人的习惯都不一样，"
+           "强行统一只会让大家抵触，最后谁也不愿意用。",
            "去年我们公司也试过类似的做法，前三个月效果不错，后来新人越来越多，规范没人维护，文档也跟不上了。",
            "说到底还是工具的问题，好用的工具自然有人用，不好用的再怎么开会强调也没有用，这点我深有体会。",
            "同意楼上的看法，另外补充一点：评审的时候最好有人专门负责记录，否则讨论完了大家转头就忘记结论了。"]
@@ -75,8 +76,9 @@ def test_long_bullet_lines_are_paragraphs_not_list_items():
 
 
 def test_a_related_list_under_its_heading_is_cut_and_other_lists_stay():
-    article = "\n".join([REPLY, REPLY[5:] + "第二段。", "健康资讯推荐", "- 某地召开工作会议", "- 某市发布新规",
-                         "- 某县举办文化节", "专家建议", "- 多喝水", "- 早睡早起", "- 适量运动"])
+    article = "\n".join([REPLY, REPLY[5:] + "第二段。", "健康资讯推荐", "- 某地召开工作会议",
+                         "- 某市发布新规", "- 某县举办文化节", "专家建议", "- 多喝水", "- 早睡早起",
+                         "- 适量运动"])
     reasons, counters, texts = decide(coarse(), [article])
     assert reasons == [None] and counters["lines_removed__related_list"] == 4
     assert "某市发布新规" not in texts[0] and "早睡早起" in texts[0] and "专家建议" in texts[0]

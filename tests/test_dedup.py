@@ -223,10 +223,12 @@ def test_cluster_rounds_resume_after_a_crash_and_leave_no_stale_round(near_input
     stats = tmp_path / "out" / "stats" / "global"
     round0 = {p.name: p.stat().st_mtime_ns for p in stats.glob("dedup-stars-round0-*.json")}
     partitions = len(list(stats.glob("dedup-candidates-*.json")))  # stars run over the same partitions
-    assert len(round0) == partitions > 2 and not (tmp_path / "out" / "_work" / "dedup" / "stars.rounds.json").exists()
+    record = tmp_path / "out" / "_work" / "dedup" / "stars.rounds.json"
+    assert len(round0) == partitions > 2 and not record.exists()
     left = {**json.loads((stats / "dedup-stars-round0-00000.json").read_text()), "files": []}
     for r in range(2, 30):  # what a longer earlier run would have left: redone or deleted, never read
-        (stats / f"dedup-stars-round{r}-00000.json").write_text(json.dumps({**left, "phase": f"stars-round{r}"}))
+        marker = {**left, "phase": f"stars-round{r}"}
+        (stats / f"dedup-stars-round{r}-00000.json").write_text(json.dumps(marker))
     run_serial(cfg, folder, tmp_path / "out", "output.keep_work=true")
     assert all((stats / name).stat().st_mtime_ns == t for name, t in round0.items())
     record = json.loads((tmp_path / "out" / "_work" / "dedup" / "stars.rounds.json").read_text())

@@ -131,7 +131,8 @@ def test_one_repeated_call_to_action_is_a_listing_not_an_ad():
 
 
 def test_real_tourism_notice_with_hotlines_is_kept():
-    # magic-html article 9af148c8013298ff (tuning side): 62 scenic spots, each with its 咨询电话, some 400 numbers
+    # magic-html article 9af148c8013298ff (tuning side): 62 scenic spots, each with its 咨询电话,
+    # some 400 numbers
     import json
 
     from mdfs.textnorm import normalize
@@ -139,8 +140,10 @@ def test_real_tourism_notice_with_hotlines_is_kept():
     from mdfs.stages.collection.extract import get_extractor
 
     folder = shared("html-zh", "magic-html", "article")
-    key = next(k for k in json.loads((folder / "groundtruth.json").read_text()) if k.startswith("9af148c8013298ff"))
-    text = normalize(get_extractor("trafilatura_recall")(decode_page((folder / f"{key}.html").read_bytes()).text))
+    keys = json.loads((folder / "groundtruth.json").read_text())
+    key = next(k for k in keys if k.startswith("9af148c8013298ff"))
+    page = decode_page((folder / f"{key}.html").read_bytes()).text
+    text = normalize(get_extractor("trafilatura_recall")(page))
     out = run_fine([text], {"min_chars": 30})
     assert out.column(REJECT).to_pylist() == [None] and out.column("fine__cta_hits").to_pylist()[0] >= 30
     assert run_fine([text], {"cta": {"min_distinct": 1}}).column(REJECT).to_pylist() == ["call_to_action"]

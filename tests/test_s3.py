@@ -103,7 +103,8 @@ def test_refused_credentials_and_missing_buckets_are_named():
     assert explain(OSError("something else")) == "something else"
 
 
-def test_requests_per_shard_are_bounded_and_no_object_is_probed_twice_per_read(s3_server, tmp_path, tiny_model):
+def test_requests_per_shard_are_bounded_and_no_object_is_probed_twice_per_read(s3_server, tmp_path,
+                                                                                tiny_model):
     """What a run asks of the object store, counted on the server: a budget per shard (the dedup shuffle
     makes shards × buckets small files, inherent to it), and no Parquet object HEADed more often than it
     is fetched (pq.read_table on a path costs three HEADs per read; done markers list folders instead)."""

@@ -30,8 +30,9 @@ class DocumentRules(Strict):
     max_punct_ratio: float | None = Field(0.35, ge=0, le=1, description="punctuation / visible characters")
     min_mean_line_chars: float | None = Field(8.0, ge=0, description="visible characters per non-empty line")
     max_bullet_line_ratio: float | None = Field(0.90, ge=0, le=1, description="lines starting with a bullet")
-    bullet_max_chars: int | None = Field(80, ge=1, description="a bullet line longer than this is a paragraph "
-                                         "(a forum reply, a point of an argument), not a list item; null: any")
+    bullet_max_chars: int | None = Field(
+        80, ge=1, description="a bullet line longer than this is a paragraph (a forum reply, a point of an "
+        "argument), not a list item; null: any")
     max_ellipsis_line_ratio: float | None = Field(0.30, ge=0, le=1,
                                                   description="lines ending with an ellipsis")
     max_url_ratio: float | None = Field(0.30, ge=0, le=1, description="characters inside URLs / visible")
@@ -39,9 +40,9 @@ class DocumentRules(Strict):
     prose_min_chars: int | None = Field(
         300, ge=1, description="a page with this many characters of distinct prose lines (at least "
         "`prose_min_han` Han characters and sentence punctuation) is not dropped for its line shape or "
-        "repeated lines or paragraphs (short_lines, dup_lines, dup_paragraphs, …) or a low Chinese ratio: forum "
-        "threads, Q&A and code-heavy posts have short replies, quotes and code around real prose; nor for "
-        "bullet lines when that many are in lines longer than `bullet_max_chars`; null: never exempt")
+        "repeated lines or paragraphs (short_lines, dup_lines, dup_paragraphs, …) or a low Chinese ratio: "
+        "forum threads, Q&A and code-heavy posts have short replies, quotes and code around real prose; nor "
+        "for bullet lines when that many are in lines longer than `bullet_max_chars`; null: never exempt")
     prose_min_han: int = Field(10, ge=1, description="Han characters of a prose line")
 
 

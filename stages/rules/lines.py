@@ -100,12 +100,14 @@ class LineCleaning(Strict):
     max_symbol_line_ratio: float | None = Field(0.6, ge=0, le=1,
                                                 description="symbols and punctuation / visible characters")
     pinyin_annotations: bool = True
-    # a related-articles heading (相关阅读, 你可能还想看, 健康资讯推荐, 本文标签, …) and the list items right under it
+    # a related-articles heading (相关阅读, 你可能还想看, 健康资讯推荐, 本文标签, …) and the list items
+    # right under it
     related_lists: bool = True
     related_min_items: int = Field(3, ge=1, description="list items under the heading needed to cut the list")
     related_item_max_chars: int = Field(120, ge=1, description="longer items are not headlines: not cut")
-    # the tail of a page from a heading such as 你可能还想看 or 相关阅读 on, when this many visible characters
-    # come before it (a heading at the top of the extracted text is a sidebar's, not the page's end); null: off
+    # the tail of a page from a heading such as 你可能还想看 or 相关阅读 on, when this many visible
+    # characters come before it (a heading at the top of the extracted text is a sidebar's, not the page's
+    # end); null: off
     related_tail_min_before: int | None = Field(50, ge=0)
 
 

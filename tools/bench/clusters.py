@@ -100,7 +100,8 @@ def _scipy(args) -> tuple[dict, float, int]:
     a, b = args
     started = time.perf_counter()
     nodes, inv = np.unique(np.concatenate([a, b]), return_inverse=True)
-    graph = coo_matrix((np.ones(len(a), dtype=np.int8), (inv[:len(a)], inv[len(a):])), shape=(len(nodes),) * 2)
+    ones = np.ones(len(a), dtype=np.int8)
+    graph = coo_matrix((ones, (inv[:len(a)], inv[len(a):])), shape=(len(nodes),) * 2)
     _, label = connected_components(graph, directed=False)
     seconds = time.perf_counter() - started
     return (nodes, label), seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
@@ -115,8 +116,8 @@ def same_clusters(root: str, nodes: np.ndarray, label: np.ndarray) -> bool:
     if not np.array_equal(gid, nodes):
         return False
     first_star = {}
-    for s, l in zip(star.tolist(), label.tolist()):
-        if first_star.setdefault(l, s) != s:
+    for s, component in zip(star.tolist(), label.tolist()):
+        if first_star.setdefault(component, s) != s:
             return False
     return len(set(first_star.values())) == len(first_star)
 
