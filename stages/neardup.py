@@ -29,6 +29,7 @@ from mdfs.globalwork import GlobalWork
 from mdfs.hosts import hosts
 from mdfs.stage import Phase, StageContext
 from mdfs.stages import dupclusters
+from mdfs.stages.components import unique_pairs
 from mdfs.stages.dupclusters import ROW_BITS, ROW_MASK
 from mdfs.stages.minhash import MinHasher, Shingles, band_keys, jaccard
 
@@ -154,7 +155,7 @@ def verify_gather(plan: NearPlan, item: int, work: GlobalWork, ctx: StageContext
     t = work.read("edges", item)
     if t is None:
         return
-    a, b = _unique_pairs(t.column("a").to_numpy(), t.column("b").to_numpy())
+    a, b = unique_pairs(t.column("a").to_numpy(), t.column("b").to_numpy())
     docs, index = np.unique(a, return_inverse=True)
     texts = work.read_docs(item, docs & ROW_MASK, ["text"]).column("text")
     sets = Shingles(texts, plan.near.ngram, "fast").sets()
@@ -179,11 +180,3 @@ def verify_check(plan: NearPlan, item: int, work: GlobalWork, ctx: StageContext)
     ctx.count("pairs_verified", int(keep.sum()))
     ctx.count("pairs_rejected", int((~keep).sum()))
     dupclusters.write_edges(work, a[keep], b[keep], plan.partitions)
-
-
-def _unique_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    order = np.lexsort((b, a))
-    a, b = a[order], b[order]
-    keep = np.ones(len(a), dtype=bool)
-    keep[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
-    return a[keep], b[keep]

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
-import resource
 import tempfile
 import time
 
@@ -49,9 +48,16 @@ def make_edges(docs: int, share: float, seed: int) -> tuple[np.ndarray, np.ndarr
     return np.r_[anchor[keep], extra], np.r_[gids[keep], gids]
 
 
+def peak_mb() -> int:
+    """This process's peak resident memory (VmHWM: unlike getrusage's ru_maxrss, it does not carry the
+    parent's peak across the fork and exec that start a spawned worker)."""
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) // 1024 for line in f if line.startswith("VmHWM:"))
+
+
 def _idle(_) -> int:
-    """Peak RSS in MB of a process that imported what an item imports and did nothing (the baseline)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    """Peak memory of a process that imported what an item imports and did nothing (the baseline)."""
+    return peak_mb()
 
 
 def _item(args) -> tuple[int, float, int]:
@@ -66,8 +72,7 @@ def _item(args) -> tuple[int, float, int]:
     else:
         dupclusters.stars(partitions, item, work, ctx, round_)
     work.close()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-    return int(ctx.counters.get("changed", 0)), time.perf_counter() - started, peak
+    return int(ctx.counters.get("changed", 0)), time.perf_counter() - started, peak_mb()
 
 
 def run_partitioned(root: str, partitions: int, workers: int) -> dict:
@@ -104,7 +109,7 @@ def _scipy(args) -> tuple[dict, float, int]:
     graph = coo_matrix((ones, (inv[:len(a)], inv[len(a):])), shape=(len(nodes),) * 2)
     _, label = connected_components(graph, directed=False)
     seconds = time.perf_counter() - started
-    return (nodes, label), seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    return (nodes, label), seconds, peak_mb()
 
 
 def same_clusters(root: str, nodes: np.ndarray, label: np.ndarray) -> bool:
