@@ -100,9 +100,9 @@ class FineFilter(Stage):
         self.title_re = alternation(lexicon.TITLE_KEYWORDS if p.title.words is None else p.title.words)
         phrases = lexicon.CTA_PHRASES if p.cta.phrases is None else p.cta.phrases
         self.cta_re = alternation(phrases, lexicon.CTA_PATTERNS)
-        self.cta_py = re.compile(self.cta_re) if self.cta_re else None
-        self.cta_phrases = list(phrases)
-        self.cta_patterns = [re.compile(x) for x in lexicon.CTA_PATTERNS]
+        # re.ASCII: RE2, which counts the hits, has an ASCII \d
+        self.cta_py = re.compile(self.cta_re, re.ASCII) if self.cta_re else None
+        self.cta_phrases = frozenset(phrases)
         s = p.stuffing
         on = s.threshold is not None or s.phrase_threshold is not None
         self.stuffing = StuffingScorer(s.top_words, s.max_chars, s.min_words) if on else None
@@ -145,18 +145,18 @@ class FineFilter(Stage):
         return add_details(batch, self._details(batch.column(REJECT).to_pylist(), scores, final, why))
 
     def _cta_distinct(self, text, cta: pa.Array) -> pa.Array:
-        """Distinct calls to action (each phrase; phone and QQ numbers together count as one) in documents
-        with at least two hits; a document with fewer keeps its hit count. Only those few documents are
-        searched again, in Python."""
+        """Distinct calls to action in documents with at least two hits: the distinct phrases among the
+        same non-overlapping matches that were counted as hits (so 诚招代理 is not also 招代理), phone and
+        QQ numbers together counting as one; a document with fewer hits keeps its hit count. Only those
+        few documents are searched again, in Python."""
         hits = cta.to_numpy(zero_copy_only=False).astype(np.int32)
         out = hits.copy()
         rows = np.flatnonzero(hits >= 2)
-        if len(rows):
+        if len(rows) and self.cta_py is not None:
             values = pc.take(text, pa.array(rows)).to_pylist()
             for i, t in zip(rows, values):
-                t = t or ""
-                out[i] = (sum(phrase in t for phrase in self.cta_phrases)
-                          + any(pattern.search(t) for pattern in self.cta_patterns))
+                found = {m if m in self.cta_phrases else "#number" for m in self.cta_py.findall(t or "")}
+                out[i] = len(found)
         return pa.array(out, pa.int32())
 
     def _details(self, reasons: list, s: dict, final: pa.Array, why: dict) -> list[str | None]:
