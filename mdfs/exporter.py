@@ -19,6 +19,7 @@ import io
 import json
 import logging
 import math
+import os
 from collections.abc import Iterator
 
 import pyarrow as pa
@@ -28,6 +29,7 @@ import zstandard
 
 from mdfs import storage
 from mdfs.errors import InputError, OutputError
+from mdfs.inputs import _is_glob, glob_root
 from mdfs.metadata import concat, conform, unified_schema
 
 log = logging.getLogger(__name__)
@@ -77,27 +79,68 @@ def export(source: str, output: str, *, fmt: str = "parquet", columns: list[str]
     return manifest
 
 
+def export_path(root: str, cfg) -> str:
+    return cfg.path or storage.join(root, "export")
+
+
+def check_export_path(cfg, root: str, inputs: list[str]) -> None:
+    """Before any work: the final export replaces its folder, so that folder may be neither the run nor
+    hold it, and may not overlap an input (its parts would be read as input next time)."""
+    if cfg is None:
+        return
+    out = _real(export_path(root, cfg))
+    if _within(_real(root), out):
+        raise OutputError(f"output.export.path {out} is the run directory or holds it: name a folder of "
+                          "its own")
+    for path in inputs:
+        folder = _real(glob_root(path) if _is_glob(path) else path)
+        if _within(folder, out) or _within(out, folder):
+            raise OutputError(f"output.export.path {out} overlaps the input {path}: the export would be read "
+                              "as input")
+    _check_replaceable(export_path(root, cfg))
+
+
+def _check_replaceable(output: str) -> None:
+    if not storage.is_empty_dir(output) and not storage.exists(storage.join(output, "_export.json")):
+        raise OutputError(f"{output} is not empty and holds no earlier export (_export.json): refusing to "
+                          "replace it; name an empty or new folder in output.export.path")
+
+
+def _real(path: str) -> str:
+    path = storage.local_path(path)
+    return path.rstrip("/") if storage.is_uri(path) else os.path.realpath(path)
+
+
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder + "/")
+
+
 def export_run(root: str, cfg) -> dict | None:
     """The run's final step when `output.export` is set: export `data/` unless the export already there
-    was made from exactly these parts (a resumed, finished run); a changed corpus is exported anew, so an
-    export is never stale."""
+    was made from exactly these parts with these settings (a resumed, finished run); a changed corpus or
+    changed settings export anew, so an export is never stale. A folder that holds anything but an
+    earlier export is never emptied."""
     if cfg is None:
         return None
-    output = cfg.path or storage.join(root, "export")
-    source = corpus_digest(storage.read_json(storage.join(root, "manifest.json")))
+    output = export_path(root, cfg)
+    settings = cfg.model_dump(mode="json", exclude={"path"})
+    source = corpus_digest(storage.read_json(storage.join(root, "manifest.json")), settings)
     done = storage.join(output, "_export.json")
-    if storage.exists(done) and storage.read_json(done).get("corpus") == source:
-        log.info("export: %s is up to date", output)
-        return None
+    if storage.exists(done):
+        if storage.read_json(done).get("corpus") == source:
+            log.info("export: %s is up to date", output)
+            return None
+    else:
+        _check_replaceable(output)
     storage.delete_dir(output)
     return export(root, output, fmt=cfg.format, columns=cfg.columns, target_mb=cfg.target_mb,
                   shuffle_seed=cfg.shuffle_seed, corpus=source)
 
 
-def corpus_digest(manifest: dict) -> str:
-    """A digest of the corpus parts a run's manifest lists (names and sha256)."""
+def corpus_digest(manifest: dict, settings: dict) -> str:
+    """A digest of the corpus parts a run's manifest lists (names and sha256) and the export settings."""
     parts = sorted((f["path"], f.get("sha256")) for f in manifest["files"] if f.get("kind") == "data")
-    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
+    return hashlib.sha256(json.dumps([parts, settings], sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _parts(source: str) -> list[str]:

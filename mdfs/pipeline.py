@@ -16,7 +16,7 @@ from mdfs.config import RunConfig, load_config
 from mdfs.conservation import Conservation, check_conservation
 from mdfs.engine import make_engine
 from mdfs.errors import OutputError, StageError
-from mdfs.exporter import export_run
+from mdfs.exporter import check_export_path, export_run
 from mdfs.fingerprint import assign_keys, file_identities
 from mdfs.inputs import Shard, plan_shards
 from mdfs.layout import RunLayout
@@ -78,6 +78,7 @@ def run(config: RunConfig | str | None = None, input: str | list[str] | None = N
     root = cfg.output.path if storage.is_uri(cfg.output.path) else os.path.abspath(cfg.output.path)
     layout = RunLayout(root)
     check_paths(cfg.input.paths, shards, root)
+    check_export_path(cfg.output.export, root, cfg.input.paths)
     check_is_run(layout)
     identities = file_identities(shards)
     keys = assign_keys(shards, identities)

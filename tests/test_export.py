@@ -118,3 +118,32 @@ def test_export_as_the_runs_final_step_is_redone_only_when_the_corpus_changes(tm
     assert updated.export and updated.export["rows"] == updated.docs_out < first.docs_out
     again = [json.loads(line)["id"] for f in sorted(exported.glob("part-*.jsonl")) for line in f.open()]
     assert sorted(again) == corpus_ids(tmp_path / "run")  # no stale file of the first export left
+
+
+def test_export_settings_changed_export_anew_and_foreign_folders_are_refused_before_any_work(tmp_path,
+                                                                                            tiny_model):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    docs = [{"id": f"s-{i}", "text": CLEAN[i % len(CLEAN)] + f"第{i}条。"} for i in range(20)]
+    (folder / "a.jsonl").write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs))
+    base = [f"stages.quality.model={tiny_model}", "stages.quality.threshold=0.0"]
+
+    def run(export: str, out: str = "run"):
+        return mdfs.run(str(TINY), str(folder), str(tmp_path / out), engine="serial", progress=False,
+                        report=False, overrides=[*base, f"output.export={export}"])
+
+    assert run("{format: parquet}").export["format"] == "parquet"
+    again = run("{format: jsonl, columns: [id]}")  # same corpus, other settings: not up to date
+    assert again.export["format"] == "jsonl" and again.export["columns"] == ["id"]
+    names = sorted(p.name for p in (tmp_path / "run" / "export").iterdir())
+    assert names == ["_export.json", "part-00000.jsonl"]
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "keep.txt").write_text("not an export")
+    for path, message in ((precious, "holds no earlier export"), (tmp_path / "other", "is the run directory"),
+                          (folder, "overlaps the input")):
+        where = tmp_path / "other" if path == tmp_path / "other" else tmp_path / "fresh"
+        with pytest.raises(OutputError, match=message):
+            run(f"{{path: {path}}}", out=str(where.relative_to(tmp_path)))
+        assert not (where / "data").exists()  # refused before any work
+    assert (precious / "keep.txt").read_text() == "not an export"
