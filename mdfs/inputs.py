@@ -48,6 +48,7 @@ class Shard:
     key: str = ""  # digest of the pieces and their files' identities (mdfs.fingerprint)
     limit: int | None = None  # read at most this many records (input.limit)
     web_input: bool = True  # the run reads some WARC or HTML (else web-only columns are left out)
+    target: int = 0  # the bytes per shard the input was cut for (kept by the run marker for --update)
 
     @property
     def size(self) -> int:
@@ -261,10 +262,12 @@ def _next_line_start(f, pos: int, size: int, chunk: int = 1 << 20) -> int:
     return size
 
 
-def plan_shards(cfg: InputConfig) -> tuple[list[Shard], list[str]]:
+def plan_shards(cfg: InputConfig, target: int | None = None) -> tuple[list[Shard], list[str]]:
+    """The input cut into shards of about `target` bytes (default: `shard_target`; a resumed run passes
+    the one it was cut for, so that a changed file changes only its own shards)."""
     files, skipped = discover(cfg)
     sizes = [storage.file_size(file) for file, _, _ in files]
-    target = shard_target(cfg, sum(sizes))
+    target = target or shard_target(cfg, sum(sizes))
     pieces: list[Piece] = []
     for (file, rel, kind), size in zip(files, sizes, strict=True):
         if kind == "parquet":
@@ -283,7 +286,7 @@ def plan_shards(cfg: InputConfig) -> tuple[list[Shard], list[str]]:
     shards = sample_shards(shards, cfg.limit) if cfg.limit else shards
     web = any(p.kind in ("warc", "html") for s in shards for p in s.pieces)
     for s in shards:
-        s.web_input = web
+        s.web_input, s.target = web, target
     return shards, skipped
 
 

@@ -23,7 +23,8 @@ from mdfs.layout import RunLayout
 from mdfs.plan import Plan, Segment, compile_plan
 from mdfs.progress import Progress
 from mdfs.resume import RunFiles, damaged_shards, phase_item_done, shard_done, shards_needed
-from mdfs.runguard import check_is_run, check_paths, invalidate, invalidate_phase_item, prepare
+from mdfs.runguard import (check_is_run, check_paths, invalidate, invalidate_phase_item, prepare,
+                           recorded_target)
 from mdfs.runlock import RunLock
 from mdfs.stage import Phase
 from mdfs.stats import RunStats, StageStats
@@ -74,9 +75,9 @@ def run(config: RunConfig | str | None = None, input: str | list[str] | None = N
     started = time.perf_counter()
     plan = compile_plan(cfg)
     segments = plan.segments
-    shards, skipped = plan_shards(cfg.input)
     root = cfg.output.path if storage.is_uri(cfg.output.path) else os.path.abspath(cfg.output.path)
     layout = RunLayout(root)
+    shards, skipped = plan_shards(cfg.input, None if force else recorded_target(layout, cfg.content_hash()))
     check_paths(cfg.input.paths, shards, root)
     check_export_path(cfg.output.export, root, cfg.input.paths)
     check_is_run(layout)
@@ -85,7 +86,8 @@ def run(config: RunConfig | str | None = None, input: str | list[str] | None = N
     eng = make_engine(plan, root)  # on a cluster, also checks that every node can reach the paths
     try:
         with RunLock(root) as lock:
-            prepare(layout, cfg.content_hash(), identities, keys, segments, force=force, update=update)
+            prepare(layout, cfg.content_hash(), identities, keys, segments, force=force, update=update,
+                    target=shards[0].target if shards else 0)
             if damaged := damaged_shards(layout, segments, shards):
                 log.warning("%d shards have output parts that differ from their recorded sha256: redoing "
                             "them and what follows them", len(damaged))

@@ -78,11 +78,21 @@ def check_is_run(layout: RunLayout) -> None:
     raise OutputError(f"{layout.root} is not empty and is not an mdfs run: refusing to write there")
 
 
+def recorded_target(layout: RunLayout, config_hash: str) -> int | None:
+    """The bytes per shard an earlier run with this config cut its input for: a rerun (`--update`) cuts
+    the same way, or one file more would move every shard boundary (`input.min_shards`)."""
+    try:
+        marker = storage.read_json(layout.run_marker)
+    except (OSError, ValueError):
+        return None
+    return marker.get("shard_target") if marker.get("config_hash") == config_hash else None
+
+
 def prepare(layout: RunLayout, config_hash: str, identities: dict, keys: list[str], segments, *, force: bool,
-            update: bool) -> None:
+            update: bool, target: int = 0) -> None:
     """Decide what to do with an existing run, then write the run marker for this one."""
     marker = {"mdfs_run": 2, "config_hash": config_hash, "inputs": fingerprint.compact(identities),
-              "shards": keys}
+              "shards": keys, "shard_target": target}
     if storage.exists(layout.run_marker):
         old = storage.read_json(layout.run_marker)
         if old.get("config_hash") != config_hash:

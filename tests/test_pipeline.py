@@ -146,6 +146,23 @@ def test_update_redoes_only_the_shards_whose_inputs_changed(corpus, tmp_path, ti
     assert run_tiny(corpus, out, tiny_model, small, update=True).shards_run == 0
 
 
+def test_update_keeps_the_cut_min_shards_chose_when_the_input_grows(tmp_path, tiny_model):
+    """min_shards cuts a small input by its total size; a file added later must not move every other
+    shard's boundaries: --update cuts for the recorded size, so only the new file's shard runs."""
+    folder = tmp_path / "in"
+    for name in ("a", "b"):
+        write_jsonl(folder / f"{name}.jsonl", make_docs(40, name))
+    sets = ["input.shard_size_mb=64", "input.min_shards=8", "input.min_shard_mb=0.001",
+            "stages.dedup.enabled=false"]
+    first = run_tiny(folder, tmp_path / "out", tiny_model, *sets)
+    assert first.shards_run >= 8
+    write_jsonl(folder / "c.jsonl", make_docs(10, "c"))
+    updated = run_tiny(folder, tmp_path / "out", tiny_model, *sets, update=True)
+    assert updated.shards_run == 1 and updated.docs_in == first.docs_in + 10
+    target = json.loads((tmp_path / "out" / "_mdfs_run.json").read_text())["shard_target"]
+    assert 0 < target < 2**20
+
+
 def test_damaged_marker_redoes_that_shard(corpus, tmp_path, tiny_model):
     out = tmp_path / "out"
     run_tiny(corpus, out, tiny_model, "input.shard_size_mb=0.002")
