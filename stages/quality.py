@@ -43,6 +43,10 @@ class Brands(Strict):
     enabled: bool = True
     files: list[str] = Field(default_factory=list, description="brand lists; default: lexicons/brands_*.txt")
     title_rule: bool = Field(True, description="drop a brand + SEO word title (brand_title)")
+    with_gambling: float | None = Field(0.4, ge=0, le=1, description="drop (brand_gambling) a page with a known "
+                                        "brand in its title or body whose p(gambling) reaches this, below the "
+                                        "class threshold: two signals agree (chosen out of fold on the train "
+                                        "side, docs/eval.md); null: off")
 
 
 class QualityFilter(Stage):
@@ -146,6 +150,9 @@ class QualityFilter(Stage):
         if cols["score"][i] < self.min_clean:
             c = max(JUNK_CLASSES, key=lambda c: cols[f"p_{c}"][i])
             return f"page_{c}", f"p(clean)={cols['score'][i]:.3f} < {self.min_clean}; p({c})={cols[f'p_{c}'][i]:.3f}"
+        t = p.brands.with_gambling
+        if t is not None and self.brands is not None and names and cols["p_gambling"][i] >= t:
+            return "brand_gambling", f"brands: {', '.join(names[:3])}; p(gambling)={cols['p_gambling'][i]:.3f} >= {t}"
         if p.fluency.max_high_share is not None and cols["ppl_high"][i] >= p.fluency.max_high_share:
             return "disfluent", (f"{cols['ppl_high'][i]:.2f} of the text in high-perplexity paragraphs "
                                  f"(ppl {cols['ppl'][i]:.0f})")
