@@ -7,8 +7,9 @@ signals (`mdfs.quality.page`): brand names in the title and body, and the perple
 language model of clean Chinese (`mdfs.quality.charlm`, CCNet-style). Every probability and signal
 becomes a `quality__*` column, so thresholds can be re-tuned with a query. A document is dropped when
 a junk class reaches its threshold in `drop` (reason `page_<class>`), when its title pairs a known
-gambling or porn brand with SEO words such as 官网 or 下载 (`brand_title`), or when P(clean) is below
-`threshold`. Each reject says in `detail` which value tripped it.
+gambling or porn brand with SEO words such as 官网 or 下载 (`brand_title`), when P(clean) is below
+`threshold`, or when a known brand in the title or body meets p(gambling) >= `brands.with_gambling`
+(`brand_gambling`: two signals agree). Each reject says in `detail` which value tripped it.
 
 A two-class model of `mdfs quality train` (its sidecar has no page input) is still scored the old way:
 P(positive label) as `quality__score`, dropped below `threshold` as `low_quality`.
