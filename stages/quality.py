@@ -7,8 +7,9 @@ signals (`mdfs.quality.page`): brand names in the title and body, and the perple
 language model of clean Chinese (`mdfs.quality.charlm`, CCNet-style). Every probability and signal
 becomes a `quality__*` column, so thresholds can be re-tuned with a query. A document is dropped when
 a junk class reaches its threshold in `drop` (reason `page_<class>`), when its title pairs a known
-gambling or porn brand with SEO words such as 官网 or 下载 (`brand_title`), or when P(clean) is below
-`threshold`. Each reject says in `detail` which value tripped it.
+gambling or porn brand with SEO words such as 官网 or 下载 (`brand_title`), when P(clean) is below
+`threshold`, or when a known brand in the title or body meets p(gambling) >= `brands.with_gambling`
+(`brand_gambling`: two signals agree). Each reject says in `detail` which value tripped it.
 
 A two-class model of `mdfs quality train` (its sidecar has no page input) is still scored the old way:
 P(positive label) as `quality__score`, dropped below `threshold` as `low_quality`.
@@ -43,6 +44,10 @@ class Brands(Strict):
     enabled: bool = True
     files: list[str] = Field(default_factory=list, description="brand lists; default: lexicons/brands_*.txt")
     title_rule: bool = Field(True, description="drop a brand + SEO word title (brand_title)")
+    with_gambling: float | None = Field(
+        0.4, ge=0, le=1, description="drop (brand_gambling) a page with a known brand in its title or body "
+        "whose p(gambling) reaches this, below the class threshold: two signals agree (chosen out of fold on "
+        "the train side, docs/eval.md); null: off")
 
 
 class QualityFilter(Stage):
@@ -150,6 +155,10 @@ class QualityFilter(Stage):
             c = max(JUNK_CLASSES, key=lambda c: cols[f"p_{c}"][i])
             return f"page_{c}", (f"p(clean)={cols['score'][i]:.3f} < {self.min_clean}; "
                                  f"p({c})={cols[f'p_{c}'][i]:.3f}")
+        t = p.brands.with_gambling
+        if t is not None and self.brands is not None and names and cols["p_gambling"][i] >= t:
+            return "brand_gambling", (f"brands: {', '.join(names[:3])}; "
+                                       f"p(gambling)={cols['p_gambling'][i]:.3f} >= {t}")
         if p.fluency.max_high_share is not None and cols["ppl_high"][i] >= p.fluency.max_high_share:
             return "disfluent", (f"{cols['ppl_high'][i]:.2f} of the text in high-perplexity paragraphs "
                                  f"(ppl {cols['ppl'][i]:.0f})")

@@ -131,8 +131,8 @@ def test_one_repeated_call_to_action_is_a_listing_not_an_ad():
 
 
 def test_overlapping_phrases_of_one_call_to_action_count_once():
-    # 诚招代理 holds 招代理, 加qq群 holds 加qq and qq群: two asks, as many as the hits counted them; full-width
-    # digits are not a number to RE2 (which counts the hits), nor here
+    # 诚招代理 holds 招代理, 加qq群 holds 加qq and qq群: two asks, as many as the hits counted them;
+    # full-width digits are not a number to RE2 (which counts the hits), nor here
     ask = "本店诚招代理，欢迎加qq群了解详情。"
     out = run_fine([ARTICLE + "\n" + ask * 3, ARTICLE + "\n" + ask + "电话：１３８００１３８０００"])
     assert out.column("fine__cta_distinct").to_pylist() == [2, 2]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -62,6 +63,25 @@ def test_news_headline_on_gambling_is_kept(stage):
     """A police report under a headline with a gambling word (an earlier model dropped it as gambling)."""
     out = _decide(stage, ["警方破获网络赌博案\n" + NEWS, "法院审理一起开设赌场案\n" + NEWS])
     assert out.column(REJECT).to_pylist() == [None, None]
+
+
+def _cols(p_gambling: float) -> dict:
+    cols = {"score": np.array([0.5]), "brand_title": np.array([0]), "brand_body": np.array([1]),
+            "ppl": np.array([50.0]), "ppl_high": np.array([0.0])}
+    return cols | {f"p_{c}": np.array([p_gambling if c == "gambling" else 0.0]) for c in JUNK_CLASSES}
+
+
+def test_brand_with_gambling_needs_both_signals(stage):
+    """A known brand in the body drops a page only when the model also leans to gambling (0.4, chosen out
+    of fold on the train side); a brand alone (a Wikipedia paragraph on Macau's casinos) stays."""
+    assert stage.params.brands.with_gambling == 0.4
+    reason, detail = stage.decide(0, _cols(0.41), (False, ["威尼斯人"]))
+    assert reason == "brand_gambling" and "威尼斯人" in detail and "0.410" in detail
+    assert stage.decide(0, _cols(0.39), (False, ["威尼斯人"])) is None  # the model alone does not agree
+    assert stage.decide(0, _cols(0.41), (False, [])) is None  # no brand: below the class threshold
+    off = QualityFilter("quality", QualityFilter.Params(brands={"with_gambling": None}))
+    off.setup()
+    assert off.decide(0, _cols(0.41), (False, ["威尼斯人"])) is None
 
 
 def test_score_only_drops_nothing():
