@@ -75,7 +75,8 @@ def run(config: RunConfig | str | None = None, input: str | list[str] | None = N
     started = time.perf_counter()
     plan = compile_plan(cfg)
     segments = plan.segments
-    root = cfg.output.path if storage.is_uri(cfg.output.path) else os.path.abspath(cfg.output.path)
+    out = cfg.output.path
+    root = out if storage.is_uri(out) else os.path.abspath(storage.local_path(out))
     layout = RunLayout(root)
     shards, skipped = plan_shards(cfg.input, None if force else recorded_target(layout, cfg.content_hash()))
     check_paths(cfg.input.paths, shards, root)

@@ -216,3 +216,10 @@ def test_a_worker_dying_on_every_try_ends_in_one_clear_error(corpus, tmp_path, t
     assert "died on shard part-00000" in message and "restarts of that worker (3) are used up" in message
     assert "stage coarse" in message
     assert "doc-0000" in message  # the batch holding the document it died on
+
+
+def test_file_uris_name_local_paths_for_input_and_output(corpus, tmp_path, tiny_model, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    s = run_tiny(f"file://{corpus}", f"file://{tmp_path / 'out'}", tiny_model)
+    assert s.output == str(tmp_path / "out") and (tmp_path / "out" / "data").is_dir()
+    assert not (tmp_path / "file:").exists()  # not a folder named after the scheme
