@@ -38,6 +38,36 @@ def shared(*parts: str) -> Path:
     return path
 
 
+def read_input(config, batch_docs: int) -> tuple[list, list, list]:
+    """Plan the shards and read every piece as a run's read step does: (shards, batch tables, the
+    quarantined records)."""
+    from mdfs.inputs import plan_shards
+    from mdfs.readers import PieceReader
+
+    shards, _ = plan_shards(config)
+    reader, tables, bad = PieceReader(config, batch_docs=batch_docs), [], []
+    for shard in shards:
+        for piece in shard.pieces:
+            for rb in reader.read(piece):
+                tables.append(rb.table())
+                bad += rb.bad
+    return shards, tables, bad
+
+
+def rows(tables) -> list[dict]:
+    return [r for t in tables for r in t.to_pylist()]
+
+
+def crash_when(real, when):
+    """`real`, raising RuntimeError("simulated crash") on the calls `when(*args)` picks: a work item whose
+    worker dies, for the resume tests."""
+    def crash(*args, **kwargs):
+        if when(*args, **kwargs):
+            raise RuntimeError("simulated crash")
+        return real(*args, **kwargs)
+    return crash
+
+
 def write_jsonl(path: Path, records: list[dict], compress: bool = False) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()

@@ -26,7 +26,7 @@ from mdfs.stages.boilerplate import (
     site_rule,
 )
 
-from .conftest import CLEAN, read_dir, shared, write_jsonl
+from .conftest import CLEAN, crash_when, read_dir, shared, write_jsonl
 
 NAV = ["首页", "新闻", "体育", "财经", "登录 | 注册"]
 FOOT = ["关于我们 | 联系我们 | 广告服务", "Copyright © 2024 示例网 版权所有", "京ICP备12345678号"]
@@ -255,14 +255,8 @@ def test_resume_after_an_interrupted_edits_phase(sites_input, serial_ref, tmp_pa
     ref = serial_ref[0]
     cfg = bp_config(tmp_path)
     real = Boilerplate._edits
-
-    def crash(self, item, work, ctx):
-        if item == 1:
-            raise RuntimeError("simulated kill")
-        return real(self, item, work, ctx)
-
-    monkeypatch.setattr(Boilerplate, "_edits", crash)
-    with pytest.raises(StageError, match="phase edits item 1 raised RuntimeError: simulated kill"):
+    monkeypatch.setattr(Boilerplate, "_edits", crash_when(real, lambda self, item, work, ctx: item == 1))
+    with pytest.raises(StageError, match="phase edits item 1 raised RuntimeError: simulated crash"):
         mdfs.run(cfg, str(sites_input[0]), str(tmp_path / "out"), engine="serial", progress=False,
                  overrides=["output.keep_work=true"])
     monkeypatch.setattr(Boilerplate, "_edits", real)

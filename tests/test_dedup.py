@@ -22,7 +22,7 @@ from mdfs.stages import neardup
 from mdfs.stages.dedup import Dedup, NearParams
 from mdfs.stages.minhash import MinHasher, candidate_probability, fast_hash32, normalise
 
-from .conftest import CLEAN, TINY, make_docs, read_dir, shared, write_jsonl
+from .conftest import CLEAN, TINY, crash_when, make_docs, read_dir, shared, write_jsonl
 
 CHARS = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可也你说年面过能下子得发"
 CHARS += "山水花鸟云雨风雪春夏秋冬东南西北城市乡村学校医院工厂农田河流湖海森林草原铁路机场港口桥梁"
@@ -172,13 +172,7 @@ def test_resume_of_an_interrupted_dedup_phase(near_input, near_reference, tmp_pa
     ref, _ = near_reference
     cfg = dedup_yaml(tmp_path, {"verify": True})
     real = neardup.verify_check
-
-    def crash(plan, item, work, ctx):
-        if item == 1:
-            raise RuntimeError("simulated crash")
-        return real(plan, item, work, ctx)
-
-    monkeypatch.setattr(neardup, "verify_check", crash)
+    monkeypatch.setattr(neardup, "verify_check", crash_when(real, lambda plan, item, work, ctx: item == 1))
     with pytest.raises(StageError, match="phase verify_check item 1 raised RuntimeError: simulated crash"):
         run_serial(cfg, folder, tmp_path / "out", "output.keep_work=true")
     monkeypatch.setattr(neardup, "verify_check", real)
@@ -211,12 +205,8 @@ def test_cluster_rounds_resume_after_a_crash_and_leave_no_stale_round(near_input
     cfg = dedup_yaml(tmp_path, {"verify": True})
     real = dupclusters.stars
 
-    def crash(partitions, item, work, ctx, round_):
-        if round_ == 1 and item == 2:
-            raise RuntimeError("simulated crash")
-        return real(partitions, item, work, ctx, round_)
-
-    monkeypatch.setattr(dupclusters, "stars", crash)
+    in_round_1 = crash_when(real, lambda partitions, item, work, ctx, round_: round_ == 1 and item == 2)
+    monkeypatch.setattr(dupclusters, "stars", in_round_1)
     with pytest.raises(StageError, match="phase stars-round1 item 2 raised RuntimeError"):
         run_serial(cfg, folder, tmp_path / "out", "output.keep_work=true")
     monkeypatch.setattr(dupclusters, "stars", real)

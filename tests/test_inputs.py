@@ -11,20 +11,14 @@ import zstandard
 from mdfs.config import InputConfig
 from mdfs.errors import InputError
 from mdfs.inputs import plan_shards
-from mdfs.readers import PieceReader, decode_text
+from mdfs.readers import decode_text
 
-from .conftest import make_docs, write_jsonl
+from .conftest import make_docs, read_input, rows, write_jsonl
 
 
 def read_all(cfg: InputConfig):
-    shards, _ = plan_shards(cfg)
-    reader, docs, bad = PieceReader(cfg, batch_docs=7), [], []
-    for shard in shards:
-        for piece in shard.pieces:
-            for rb in reader.read(piece):
-                docs += rb.table().to_pylist()
-                bad += rb.bad
-    return shards, docs, bad
+    shards, tables, bad = read_input(cfg, batch_docs=7)
+    return shards, rows(tables), bad
 
 
 def test_large_jsonl_is_split_by_size_without_losing_or_repeating_lines(tmp_path):

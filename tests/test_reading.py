@@ -18,9 +18,8 @@ import pytest
 import zstandard
 
 from mdfs.config import InputConfig
-from mdfs.inputs import plan_shards
-from mdfs.readers import PieceReader
 
+from .conftest import read_input, rows
 from .test_warc import PAGE, response, warc_bytes
 
 MB = 1 << 20
@@ -38,15 +37,8 @@ def jsonl(recs: list[dict]) -> bytes:
 
 
 def read(path, **cfg):
-    config = InputConfig(paths=[str(path)], **cfg)
-    shards, _ = plan_shards(config)
-    reader, docs, bad = PieceReader(config, batch_docs=50), [], []
-    for shard in shards:
-        for piece in shard.pieces:
-            for rb in reader.read(piece):
-                docs += rb.table().to_pylist()
-                bad += rb.bad
-    return docs, bad
+    _, tables, bad = read_input(InputConfig(paths=[str(path)], **cfg), batch_docs=50)
+    return rows(tables), bad
 
 
 def measured(fn, warm_up):

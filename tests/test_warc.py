@@ -16,10 +16,10 @@ import pytest
 from fastwarc.warc import WarcRecord, WarcRecordType
 
 from mdfs.config import InputConfig
-from mdfs.inputs import detect_kind, plan_shards
-from mdfs.readers import DOC_SCHEMA, PieceReader
+from mdfs.inputs import detect_kind
+from mdfs.readers import DOC_SCHEMA
 
-from .conftest import shared
+from .conftest import read_input, rows, shared
 
 PAGE = "<html><head><title>杭州</title></head><body><p>杭州是浙江省的省会，西湖闻名天下。</p></body></html>"
 
@@ -60,16 +60,9 @@ def pages(n: int) -> list[WarcRecord]:
 
 
 def read(path: Path, **cfg):
-    config = InputConfig(paths=[str(path)], **cfg)
-    shards, _ = plan_shards(config)
-    reader, docs, bad = PieceReader(config, batch_docs=3), [], []
-    for shard in shards:
-        for piece in shard.pieces:
-            for rb in reader.read(piece):
-                assert rb.table().schema == DOC_SCHEMA
-                docs += rb.table().to_pylist()
-                bad += rb.bad
-    return docs, bad
+    _, tables, bad = read_input(InputConfig(paths=[str(path)], **cfg), batch_docs=3)
+    assert all(t.schema == DOC_SCHEMA for t in tables)
+    return rows(tables), bad
 
 
 def test_kinds_by_extension():
