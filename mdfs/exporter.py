@@ -19,7 +19,6 @@ import io
 import json
 import logging
 import math
-import os
 from collections.abc import Iterator
 
 import pyarrow as pa
@@ -29,8 +28,8 @@ import zstandard
 
 from mdfs import storage
 from mdfs.errors import InputError, OutputError
-from mdfs.inputs import _is_glob, glob_root
 from mdfs.metadata import concat, conform, unified_schema
+from mdfs.runguard import check_paths, within
 
 log = logging.getLogger(__name__)
 FORMATS = {"parquet": ".parquet", "jsonl": ".jsonl", "jsonl.zst": ".jsonl.zst"}
@@ -83,36 +82,24 @@ def export_path(root: str, cfg) -> str:
     return cfg.path or storage.join(root, "export")
 
 
-def check_export_path(cfg, root: str, inputs: list[str]) -> None:
+def check_export_path(cfg, root: str, inputs: list[str], shards: list) -> None:
     """Before any work: the final export replaces its folder, so that folder may be neither the run nor
-    hold it, and may not overlap an input (its parts would be read as input next time)."""
+    hold it, nor overlap an input (its parts would be read as input next time: the same rule as for the
+    run's output), nor hold anything but an earlier export."""
     if cfg is None:
         return
-    out = _real(export_path(root, cfg))
-    if _within(_real(root), out):
+    out = export_path(root, cfg)
+    if within(root, out):
         raise OutputError(f"output.export.path {out} is the run directory or holds it: name a folder of "
                           "its own")
-    for path in inputs:
-        folder = _real(glob_root(path) if _is_glob(path) else path)
-        if _within(folder, out) or _within(out, folder):
-            raise OutputError(f"output.export.path {out} overlaps the input {path}: the export would be read "
-                              "as input")
-    _check_replaceable(export_path(root, cfg))
+    check_paths(inputs, shards, out)
+    _check_replaceable(out)
 
 
 def _check_replaceable(output: str) -> None:
     if not storage.is_empty_dir(output) and not storage.exists(storage.join(output, "_export.json")):
         raise OutputError(f"{output} is not empty and holds no earlier export (_export.json): refusing to "
                           "replace it; name an empty or new folder in output.export.path")
-
-
-def _real(path: str) -> str:
-    path = storage.local_path(path)
-    return path.rstrip("/") if storage.is_uri(path) else os.path.realpath(path)
-
-
-def _within(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder + "/")
 
 
 def export_run(root: str, cfg) -> dict | None:

@@ -80,7 +80,7 @@ def run(config: RunConfig | str | None = None, input: str | list[str] | None = N
     layout = RunLayout(root)
     shards, skipped = plan_shards(cfg.input, None if force else recorded_target(layout, cfg.content_hash()))
     check_paths(cfg.input.paths, shards, root)
-    check_export_path(cfg.output.export, root, cfg.input.paths)
+    check_export_path(cfg.output.export, root, cfg.input.paths, shards)
     check_is_run(layout)
     identities = file_identities(shards)
     keys = assign_keys(shards, identities)

@@ -56,6 +56,11 @@ def check_paths(input_paths: list[str], shards: list, root: str) -> None:
                                   f"never reads its own output")
 
 
+def within(path: str, folder: str) -> bool:
+    """`path` is `folder` or below it, however either is named (symlinks, `./`, `file://`)."""
+    return _inside(_real(path), _real(folder))
+
+
 def _real(path: str) -> str:
     return storage.resolve(path)[1] if storage.is_uri(path) else same_file_key(storage.local_path(path))
 

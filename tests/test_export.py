@@ -141,7 +141,7 @@ def test_export_settings_changed_export_anew_and_foreign_folders_are_refused_bef
     precious.mkdir()
     (precious / "keep.txt").write_text("not an export")
     for path, message in ((precious, "holds no earlier export"), (tmp_path / "other", "is the run directory"),
-                          (folder, "overlaps the input")):
+                          (folder, "overlaps input")):
         where = tmp_path / "other" if path == tmp_path / "other" else tmp_path / "fresh"
         with pytest.raises(OutputError, match=message):
             run(f"{{path: {path}}}", out=str(where.relative_to(tmp_path)))
