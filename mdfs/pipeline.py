@@ -149,15 +149,16 @@ def _run_global(eng, plan: Plan, layout: RunLayout, stage: str, shards: int, pro
     its earlier outputs are deleted (an item that now removes nothing must not leave old removals)."""
     for phase in plan.phases(stage, shards):
         if phase.stable is None:
-            ran = _run_phase(eng, layout, stage, phase, shards, progress, rerun_all)
+            ran, _ = _run_phase(eng, layout, stage, phase, shards, progress, rerun_all)
         else:
             ran = _run_rounds(eng, layout, stage, phase, shards, progress, rerun_all)
         rerun_all = rerun_all or ran
 
 
 def _run_phase(eng, layout: RunLayout, stage: str, phase: Phase, shards: int, progress: bool | None,
-               rerun_all: bool) -> bool:
-    """The unfinished items of one phase (all of them after an upstream rerun); whether any ran."""
+               rerun_all: bool) -> tuple[bool, list[dict]]:
+    """The unfinished items of one phase (all of them after an upstream rerun): whether any ran, and every
+    item's marker (those of the items run are what the tasks returned, not read back)."""
     files = RunFiles(layout)
     todo = [PhaseTask(stage, phase.name, i, shards) for i in range(phase.items)
             if rerun_all or not phase_item_done(files, stage, phase.name, i)]
@@ -166,10 +167,11 @@ def _run_phase(eng, layout: RunLayout, stage: str, phase: Phase, shards: int, pr
     bar = Progress(f"{stage}: {phase.name}", len(todo), live=progress)
     try:
         for result in eng.map(todo):
+            files.remember(layout.phase_marker(stage, phase.name, result["item"]), result)
             bar.advance(result["removed"])
     finally:
         bar.close()
-    return bool(todo)
+    return bool(todo), [files.marker(layout.phase_marker(stage, phase.name, i)) for i in range(phase.items)]
 
 
 def _run_rounds(eng, layout: RunLayout, stage: str, phase: Phase, shards: int, progress: bool | None,
@@ -185,9 +187,9 @@ def _run_rounds(eng, layout: RunLayout, stage: str, phase: Phase, shards: int, p
         if len(changes) == phase.max_rounds:
             raise StageError(f"phase {phase.name} did not converge in {phase.max_rounds} rounds", stage=stage)
         current = phase.round(len(changes))
-        ran = _run_phase(eng, layout, stage, current, shards, progress, rerun_all or ran) or ran
-        changes.append(sum(int(storage.read_json(layout.phase_marker(stage, current.name, i))["counters"]
-                               .get("changed", 0)) for i in range(current.items)))
+        ran_now, markers = _run_phase(eng, layout, stage, current, shards, progress, rerun_all or ran)
+        ran = ran or ran_now
+        changes.append(sum(int(m["counters"].get("changed", 0)) for m in markers))
     stale = len(changes)
     files = RunFiles(layout)
     while files.marker(layout.phase_marker(stage, phase.round(stale).name, 0)) is not None:
