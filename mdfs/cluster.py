@@ -65,9 +65,9 @@ def refuse_local_paths(paths: list[str], nodes: list[str]) -> None:
 
 def local_inputs(input_paths: list[str]) -> list[str]:
     """What a worker must see of the local inputs: each path, or the folder a glob reads below."""
-    from mdfs.inputs import _is_glob, glob_root
+    from mdfs.inputs import is_glob, glob_root
 
-    return [storage.local_path(glob_root(p) if _is_glob(p) else p) for p in input_paths
+    return [storage.local_path(glob_root(p) if is_glob(p) else p) for p in input_paths
             if not storage.is_uri(p)]
 
 

@@ -78,7 +78,7 @@ def detect_kind(path: str, forced: str = "auto") -> str | None:
     return None
 
 
-def _is_glob(path: str) -> bool:
+def is_glob(path: str) -> bool:
     """Wildcards make a glob only when no file or folder has that literal name (`a[1].jsonl` is a file)."""
     if not any(ch in path for ch in "*?["):
         return False
@@ -96,7 +96,7 @@ def _expand(path: str) -> list[tuple[str, str]]:
     """(file, root) pairs for a file, a folder or a glob, local or URI."""
     path = storage.local_path(path)
     fs, p = storage.resolve(path)
-    if _is_glob(path):
+    if is_glob(path):
         root = glob_root(path)
         if storage.is_uri(path):
             files = [f for f in storage.list_files(root) if fnmatch.fnmatch(f, path)]

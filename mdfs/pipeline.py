@@ -137,7 +137,8 @@ def _run_segments(eng, plan: Plan, layout: RunLayout, shards: list[Shard], progr
         finally:
             bar.close()
         done = [files.marker(layout.shard_marker(seg.index, s.index)) for s in shards]
-        _on_end_hooks(seg, _shard_stats(done).merge(_global_stats(layout)))
+        if _has_end_hooks(seg):  # the phases' markers are read only for a stage that has on_end hooks
+            _on_end_hooks(seg, _shard_stats(done).merge(_global_stats(layout)))
         markers += done
     return run_count, skip_count, markers
 
@@ -215,6 +216,10 @@ def _global_stats(layout: RunLayout) -> RunStats:
         out.add(marker["stage"], StageStats(counters=marker["counters"], notes=marker.get("notes") or {},
                                             seconds=marker["seconds"]))
     return out
+
+
+def _has_end_hooks(seg: Segment) -> bool:
+    return any(planned.hooks["on_end"] for planned in ([seg.removes] if seg.removes else []) + seg.stages)
 
 
 def _on_end_hooks(seg: Segment, merged: RunStats) -> None:

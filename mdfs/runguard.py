@@ -21,7 +21,7 @@ import pyarrow.fs as pafs
 
 from mdfs import fingerprint, storage
 from mdfs.errors import OutputError
-from mdfs.inputs import _is_glob, glob_root, same_file_key
+from mdfs.inputs import is_glob, glob_root, same_file_key
 from mdfs.layout import RunLayout
 from mdfs.runlock import LOCK_NAME
 
@@ -41,7 +41,7 @@ def check_paths(input_paths: list[str], shards: list, root: str) -> None:
     for path in input_paths:
         if storage.is_uri(path) != storage.is_uri(root):
             continue
-        if _is_glob(path):  # the folders it reads whole, or everything below its root if recursive
+        if is_glob(path):  # the folders it reads whole, or everything below its root if recursive
             reads = [glob_root(path)] if "**" in path else \
                 [m for m in glob.glob(storage.local_path(path)) if os.path.isdir(m)]
         else:
