@@ -17,7 +17,7 @@ from mdfs.inputs import Shard
 from mdfs.plan import PlannedStage
 from mdfs.readers import DOC_SCHEMA
 from mdfs.rejects import READ_STAGE, quarantine_rows, split_rejects
-from mdfs.stage import REJECT, REJECT_DETAIL, StageContext
+from mdfs.stage import REJECT, REJECT_DETAIL, GlobalStage, StageContext
 from mdfs.stats import StageStats
 
 if TYPE_CHECKING:
@@ -83,10 +83,14 @@ def removal_step(worker: Worker, planned: PlannedStage, segment: int, shard: Sha
 
 def _edit(worker: Worker, planned: PlannedStage, shard: Shard, table: pa.Table,
           stats: StageStats) -> pa.Table:
-    """Hand the shard's edits (lines to cut) to the global stage; its counters join the stage's."""
+    """Hand the shard's edits (lines to cut) to the global stage; its counters join the stage's. A stage
+    that keeps the default `apply_edits` (dedup) writes no edits: its edits folder is not listed."""
+    stage = worker.ready(planned)
+    if type(stage).apply_edits is GlobalStage.apply_edits:
+        return table
     edits = globalwork.edits_for_shard(worker.layout, planned.name, shard.index)
     ctx = StageContext(planned.name, shard.name)
-    out = guarded(lambda: worker.ready(planned).apply_edits(table, edits, ctx), ctx, "apply_edits()")
+    out = guarded(lambda: stage.apply_edits(table, edits, ctx), ctx, "apply_edits()")
     if out.num_rows != table.num_rows:
         raise StageError("apply_edits() must return one row per row given", stage=planned.name,
                          shard=ctx.shard)
