@@ -58,12 +58,17 @@ def test_prose_after_the_run_is_kept():
 
 def test_collection_stage_uses_the_run_and_can_turn_it_off():
     html, gold = page(*FLARUM)
-    on = Collection("collection", Collection.Params(lang_id=False))
-    off = Collection("collection", Collection.Params(lang_id=False, thread_ratio=None, trim_tail=False))
+    on = Collection("collection", Collection.Params(lang_id=False))  # the default: replies added, no trim
+    off = Collection("collection", Collection.Params(lang_id=False, thread_ratio=None))
     for stage in (on, off):
         stage.setup()
     assert Overlap.of(on.main_text(html)[0], gold).recall > Overlap.of(off.main_text(html)[0], gold).recall + 0.4
     assert off.main_text(html)[0] == EXTRACT(html)
+    food = page(*FOOD)[0]
+    assert on.main_text(food)[0] == EXTRACT(food)  # trim_tail is off by default
+    trim = Collection("collection", Collection.Params(lang_id=False, trim_tail=True))
+    trim.setup()
+    assert trim.main_text(food)[0] == STRUCTURE(food) != EXTRACT(food)
 
 
 POSTS = ["楼主：这台相机的对焦总是很慢，有什么办法吗？", "二楼：先把固件升级到最新版本再试试。",
@@ -77,6 +82,8 @@ def test_add_thread_only_when_the_posts_hold_ratio_times_the_text():
     long = "\n".join(POSTS[:3])
     assert add_thread(long, POSTS, ratio=2.0) == long  # the extractor kept most of the thread
     assert add_thread("", [], ratio=2.0) == ""
+    article = "这是一篇讲相机保养的文章，正文里没有任何一条帖子的内容。"
+    assert add_thread(article, POSTS, ratio=2.0) == article  # the run is not anchored in the text
 
 
 def test_trim_tail_cuts_a_title_list_and_keeps_sentences():

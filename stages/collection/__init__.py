@@ -65,9 +65,11 @@ class Collection(Stage):
         fallback_ratio: float | None = Field(None, gt=1)
         # the page's largest run of sibling posts or paragraphs (`threads`): its posts are appended when they
         # hold this many times the extractor's text (thread replies it missed; null: never), and with
-        # `trim_tail` what the extractor kept after the run is cut when it is not prose (related lists)
+        # `trim_tail` what the extractor kept after the run is cut when it is not prose (related lists).
+        # trim_tail is off: it raises the extraction's precision, but the bundled page model, trained on
+        # untrimmed text, then calls some trimmed articles farms (docs/collection.md)
         thread_ratio: float | None = Field(2.0, gt=1)
-        trim_tail: bool = True
+        trim_tail: bool = False
         # trafilatura's time grows faster than linearly (1 MB: 2 s, 15 MB: 76 s); larger pages use this one
         large_page_extractor: Literal["resiliparse", "resiliparse_full"] = "resiliparse"
         large_page_mb: float = Field(1.0, gt=0)

@@ -25,6 +25,7 @@ _SPACE = re.compile(r"[ \t\r\f\v\u3000\xa0]+")
 
 MIN_POSTS = 3  # a question and two replies
 MIN_POST_CHARS = 15  # mean letters and digits per post outside links: posts, not menu entries
+MIN_ANCHOR_CHARS = 8  # a line of the run this long in the extractor's text anchors the run to it
 MAX_LINK_SHARE = 0.3  # of a run's letters and digits inside <a>: link lists are not threads
 
 
@@ -109,11 +110,15 @@ def _key(line: str) -> str:
 
 def add_thread(text: str, posts: list[str], ratio: float) -> str:
     """`text` with the lines of `posts` it lacks appended, when the posts hold `ratio` times more letters
-    and digits than `text` (the extractor kept a fraction of the thread); else `text` unchanged."""
+    and digits than `text` and `text` has a line of them (the extractor kept a fraction of this thread:
+    the first post, the question); else `text` unchanged (the run is somewhere else on the page: a
+    comment block or a list of teasers beside an article)."""
     thread = "\n".join(posts)
     if not posts or word_chars(thread) < ratio * word_chars(text):
         return text
     have = _key(text)
+    if not any(len(key) >= MIN_ANCHOR_CHARS and key in have for key in map(_key, thread.split("\n"))):
+        return text
     extra = []
     for line in thread.split("\n"):
         key = _key(line)
