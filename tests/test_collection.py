@@ -166,7 +166,7 @@ def test_a_thread_opening_with_code_is_chinese_by_its_han_lines():
     assert lid.predict(thread)[0] == "zh"
     english = "\n".join(["The museum in Hangzhou opens a new hall on ancient ceramics this spring."] * 8
                          + ["西湖博物馆"])
-    assert lid.predict(english)[0] == "en"  # a caption of Han characters does not make an English page Chinese
+    assert lid.predict(english)[0] == "en"  # a Han caption does not make an English page Chinese
 
 
 def test_output_schema_is_the_same_for_every_input_kind(stage):
