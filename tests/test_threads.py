@@ -94,3 +94,12 @@ def test_trim_tail_cuts_a_title_list_and_keeps_sentences():
     reply = "五楼：我也遇到过，后来发现是设置里开了省电模式，关掉就好了。"
     assert trim_tail(body + "\n" + reply, POSTS) == body + "\n" + reply
     assert trim_tail(titles, POSTS) == titles  # no line of the run: nothing to anchor on
+
+
+def test_thread_posts_on_odd_pages():
+    paragraph = "<p>这是一段足够长的中文段落，说明页面的正文在这些段落里。</p>"
+    xhtml = f'<?xml version="1.0" encoding="utf-8"?><html><body><div>{paragraph * 3}</div></body></html>'
+    assert len(thread_posts(xhtml)) == 3  # a decoded page keeping its XML declaration is still parsed
+    links = "<ul>" + "<li><a href='/a'>一条很长的链接标题，指向站内的另一篇文章</a></li>" * 5 + "</ul>"
+    assert thread_posts(f"<html><body>{links}</body></html>") == []  # a link list is not a thread
+    assert thread_posts("") == [] and thread_posts("<html></html>") == []

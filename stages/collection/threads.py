@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from functools import lru_cache
 
 from mdfs.stages.collection.extract import Extractor, word_chars
 
@@ -21,6 +22,7 @@ _SKIP = ("script", "style", "noscript", "template", "svg", "button", "select", "
          "header", "footer", "aside")
 _BLOCKS = frozenset(("p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "pre",
                      "blockquote", "article", "section", "dd", "dt", "ul", "ol", "table", "header", "footer"))
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")  # lxml refuses it in a decoded string
 _SPACE = re.compile(r"[ \t\r\f\v\u3000\xa0]+")
 
 MIN_POSTS = 3  # a question and two replies
@@ -34,8 +36,8 @@ def _signature(el) -> tuple[str, str]:
     return el.tag, classes[0] if classes else ""
 
 
-def _text_parts(el, out: list[str], links: list[int]) -> None:
-    """Text of `el` in document order, blocks on their own lines; letters in links counted in `links`."""
+def _text_parts(el, out: list[str]) -> None:
+    """Text of `el` in document order, blocks on their own lines."""
     if not isinstance(el.tag, str) or el.tag in _SKIP:
         if el.tail:
             out.append(el.tail)
@@ -44,64 +46,78 @@ def _text_parts(el, out: list[str], links: list[int]) -> None:
         out.append("\n")
     if el.text:
         out.append(el.text)
-        if el.tag == "a":
-            links[0] += word_chars(el.text)
     for child in el:
-        if el.tag == "a" and isinstance(child.tag, str):
-            links[0] += word_chars(child.text_content())
-        _text_parts(child, out, links)
+        _text_parts(child, out)
     if el.tag in _BLOCKS:
         out.append("\n")
     if el.tail:
         out.append(el.tail)
 
 
-def block_text(el) -> tuple[str, int]:
-    """`el`'s visible text, one block per line, and how many of its letters and digits are link text."""
+def block_text(el) -> str:
+    """`el`'s visible text, one block per line."""
     parts: list[str] = []
-    links = [0]
     tail, el.tail = el.tail, None
     try:
-        _text_parts(el, parts, links)
+        _text_parts(el, parts)
     finally:
         el.tail = tail
     lines = (_SPACE.sub(" ", line).strip() for line in "".join(parts).split("\n"))
-    return "\n".join(line for line in lines if line), links[0]
+    return "\n".join(line for line in lines if line)
+
+
+def _char_counts(elements: list) -> dict:
+    """element -> (letters and digits of its visible text, how many of them in links), in one bottom-up
+    pass over `elements` (document order)."""
+    counts: dict = {}
+    for el in reversed(elements):
+        if not isinstance(el.tag, str) or el.tag in _SKIP:
+            counts[el] = (0, 0)
+            continue
+        chars, links = word_chars(el.text) if el.text else 0, 0
+        for child in el:
+            c, n = counts[child]
+            chars, links = chars + c + (word_chars(child.tail) if child.tail else 0), links + n
+        counts[el] = (chars, chars if el.tag == "a" else links)
+    return counts
+
+
+@lru_cache(maxsize=1)
+def _parser():
+    from lxml import etree
+
+    return etree.HTMLParser(remove_comments=True, remove_pis=True, collect_ids=False)
 
 
 def thread_posts(html: str) -> list[str]:
     """The texts of the largest run of sibling posts on the page ([] when it has no thread)."""
-    import lxml.html
-    from lxml.etree import ParserError
+    from lxml import etree
 
-    try:
-        tree = lxml.html.fromstring(html)
-    except (ParserError, ValueError):
+    try:  # plain etree elements: lxml.html's element classes cost a lookup per node
+        tree = etree.fromstring(_XML_DECLARATION.sub("", html, count=1), _parser())
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
         return []
-    best: list[str] = []
-    best_chars = 0
-    for parent in tree.iter():
+    if tree is None:
+        return []
+    elements = list(tree.iter())
+    counts = _char_counts(elements)
+    best, best_prose = [], 0
+    for parent in elements:
         if not isinstance(parent.tag, str) or parent.tag in _SKIP or len(parent) < MIN_POSTS:
             continue
         groups = defaultdict(list)
         for child in parent:
-            if isinstance(child.tag, str) and child.tag not in _SKIP:
+            if isinstance(child.tag, str) and child.tag not in _SKIP and counts[child][0]:
                 groups[_signature(child)].append(child)
         for items in groups.values():
             if len(items) < MIN_POSTS:
                 continue
-            texts, chars, link_chars = [], 0, 0
-            for item in items:
-                text, linked = block_text(item)
-                n = word_chars(text)
-                if n:
-                    texts.append(text)
-                chars, link_chars = chars + n, link_chars + linked
-            prose = chars - link_chars
-            if (len(texts) >= MIN_POSTS and link_chars <= MAX_LINK_SHARE * chars
-                    and prose >= MIN_POST_CHARS * len(texts) and prose > best_chars):
-                best, best_chars = texts, prose
-    return best
+            chars = sum(counts[item][0] for item in items)
+            prose = chars - sum(counts[item][1] for item in items)
+            if chars - prose <= MAX_LINK_SHARE * chars and prose >= MIN_POST_CHARS * len(items) \
+                    and prose > best_prose:
+                best, best_prose = items, prose
+    return [block_text(item) for item in best]
 
 
 def _key(line: str) -> str:
