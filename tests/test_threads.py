@@ -103,3 +103,9 @@ def test_thread_posts_on_odd_pages():
     links = "<ul>" + "<li><a href='/a'>一条很长的链接标题，指向站内的另一篇文章</a></li>" * 5 + "</ul>"
     assert thread_posts(f"<html><body>{links}</body></html>") == []  # a link list is not a thread
     assert thread_posts("") == [] and thread_posts("<html></html>") == []
+
+
+def test_deeply_nested_pages_do_not_crash_the_run_finder():
+    reply = "这是一条嵌套得很深的回复，内容足够长。"
+    post = "<div class='post'>" + "<div>" * 3000 + reply + "</div>" * 3000 + "</div>"
+    assert isinstance(thread_posts(f"<html><body>{post * 3}</body></html>"), list)

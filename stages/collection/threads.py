@@ -5,7 +5,8 @@ on flarum and paopao pages trafilatura keeps 30% of the thread. A run is a set o
 kind (same tag and first class: `PostStream-item`, `reply-item`, an article's `<p>`s), holding prose
 rather than links; `thread_posts` finds the one with the most text outside links. Two uses
 (`with_structure`): `add_thread` appends the posts the extractor left out, only when they hold `ratio`
-times its text (it missed the replies; an article with a short comment block is left as it was), and
+times its text and the text holds one of them (it kept the question and missed the replies; an article
+with a short comment block, or a teaser list beside it, is left as it was), and
 `trim_tail` cuts what the extractor kept after the run when that is not prose (related lists, hot
 lists, app banners after an article). Tuned on the tuning side of the gold pages (docs/collection.md).
 """
@@ -117,7 +118,10 @@ def thread_posts(html: str) -> list[str]:
             if chars - prose <= MAX_LINK_SHARE * chars and prose >= MIN_POST_CHARS * len(items) \
                     and prose > best_prose:
                 best, best_prose = items, prose
-    return [block_text(item) for item in best]
+    try:
+        return [block_text(item) for item in best]
+    except RecursionError:  # a post nested deeper than Python's stack: no thread rather than a crash
+        return []
 
 
 def _key(line: str) -> str:
@@ -135,12 +139,12 @@ def add_thread(text: str, posts: list[str], ratio: float) -> str:
     have = _key(text)
     if not any(len(key) >= MIN_ANCHOR_CHARS and key in have for key in map(_key, thread.split("\n"))):
         return text
-    extra = []
+    extra, added = [], set()
     for line in thread.split("\n"):
         key = _key(line)
-        if key and key not in have:
+        if key and key not in added and key not in have:
             extra.append(line)
-            have += "\n" + key
+            added.add(key)
     return "\n".join([text, *extra]) if text else "\n".join(extra)
 
 
