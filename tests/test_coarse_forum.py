@@ -122,9 +122,10 @@ def _collected(html: str, **override) -> str:
 def test_real_thread_of_long_bullet_replies_is_kept():
     # paopao.info thread (tuning side, magic-forum-20373e03defc0ad0): every reply is a "- user @user text"
     # item, so the bullet rule dropped the page whole (F1 if kept 0.45); the extractor's own text, as before
-    # the recipe's fallback_ratio (which now takes resiliparse's fuller text of this page)
+    # the recipe's fallback_ratio (which now takes resiliparse's fuller text of this page) and its post run
+    # (thread_ratio, which appends the replies trafilatura missed as plain lines)
     html, gold = _page("forum", "20373e03defc0ad0")
-    text = _collected(html, fallback_ratio=None)
+    text = _collected(html, fallback_ratio=None, thread_ratio=None)
     reasons, _, texts = decide(coarse(), [text])
     assert reasons == [None] and Overlap.of(texts[0], gold).recall > 0.25
     assert decide(coarse(bullet_max_chars=None), [text])[0] == ["bullet_lines"]

@@ -154,6 +154,21 @@ def test_opencc_only_on_chinese_and_kana_check():
     assert lid.model.predict(char_tokens(stray, 100))[0][0] == "__label__ja" and lid.predict(stray)[0] == "zh"
 
 
+def test_a_thread_opening_with_code_is_chinese_by_its_han_lines():
+    lid = LanguageId(max_chars=500)
+    trace = "\n".join(["Traceback (most recent call last): File \"main.py\", line 12, in <module>",
+                       "    import numpy as np", "ModuleNotFoundError: No module named 'numpy'"] * 4)
+    question = "\n".join(["运行上面的程序时报了这个错误，已经重新安装过环境了，请问应该怎么解决？",
+                          "回复：先确认命令行里用的解释器和安装依赖时是不是同一个，虚拟环境没有激活也会这样。",
+                          "楼主：确实是虚拟环境的问题，激活以后就可以正常导入了，谢谢。"] * 2)
+    thread = trace + "\n" + question
+    assert LanguageId(max_chars=500, han_lines=False).predict(thread)[0] == "en"  # the prefix is all code
+    assert lid.predict(thread)[0] == "zh"
+    english = "\n".join(["The museum in Hangzhou opens a new hall on ancient ceramics this spring."] * 8
+                         + ["西湖博物馆"])
+    assert lid.predict(english)[0] == "en"  # a Han caption does not make an English page Chinese
+
+
 def test_output_schema_is_the_same_for_every_input_kind(stage):
     text_rows = pa.table({"id": ["a"], "text": ["杭州是浙江省的省会，历史悠久。"]})
     outs = [stage.process(text_rows, ctx()),

@@ -28,6 +28,7 @@ from mdfs.warc import HTML_TYPES
 from mdfs.stages.collection.charset import decode_page
 from mdfs.stages.collection.extract import FALLBACK_MIN_CHARS, choose, get_extractor
 from mdfs.stages.collection.language import CHINESE, LanguageId
+from mdfs.stages.collection.threads import add_thread, thread_posts, trim_tail
 
 OUTPUT_FIELDS = pa.schema([f for f in DOC_SCHEMA if f.name != "raw"] + [
     pa.field("charset", pa.string()),  # the codec a web payload was decoded with
@@ -62,6 +63,13 @@ class Collection(Stage):
         # also take the fallback's text when it holds this many times more (threads whose replies the
         # extractor misses); costs a fallback call on every page; null: only when there is no main text
         fallback_ratio: float | None = Field(None, gt=1)
+        # the page's largest run of sibling posts or paragraphs (`threads`): its posts are appended when they
+        # hold this many times the extractor's text (thread replies it missed; null: never), and with
+        # `trim_tail` what the extractor kept after the run is cut when it is not prose (related lists).
+        # trim_tail is off: it raises the extraction's precision, but the bundled page model, trained on
+        # untrimmed text, then calls some trimmed articles farms (docs/collection.md)
+        thread_ratio: float | None = Field(2.0, gt=1)
+        trim_tail: bool = False
         # trafilatura's time grows faster than linearly (1 MB: 2 s, 15 MB: 76 s); larger pages use this one
         large_page_extractor: Literal["resiliparse", "resiliparse_full"] = "resiliparse"
         large_page_mb: float = Field(1.0, gt=0)
@@ -120,11 +128,21 @@ class Collection(Stage):
 
     def main_text(self, html: str, large: bool = False) -> tuple[str, bool]:
         """The page's main text, and whether it is the fallback extractor's (see `extract.choose`)."""
+        p = self.params
         text = (self.extract_large if large else self.extract)(html)
-        if large or self.extract_fallback is None:
+        if large:
             return text, False
-        return choose(text, lambda: self.extract_fallback(html), self.params.fallback_min_chars,
-                      self.params.fallback_ratio)
+        fallback = False
+        if self.extract_fallback is not None:
+            text, fallback = choose(text, lambda: self.extract_fallback(html), p.fallback_min_chars,
+                                    p.fallback_ratio)
+        if p.thread_ratio is not None or p.trim_tail:
+            posts = thread_posts(html)
+            if p.thread_ratio is not None:
+                text = add_thread(text, posts, p.thread_ratio)
+            if p.trim_tail:
+                text = trim_tail(text, posts)
+        return text, fallback
 
     def document(self, text: str | None, raw: bytes | None, http_charset: str | None = None,
                  content_type: str | None = None) -> Doc:

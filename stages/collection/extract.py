@@ -57,7 +57,7 @@ FALLBACK_MIN_CHARS = 30  # the coarse stage's default min_chars: fewer would be 
 
 def word_chars(text: str) -> int:
     """Letters (Han included) and digits: how much text an extraction holds, spaces and punctuation aside."""
-    return sum(ch.isalnum() for ch in text)
+    return sum(map(str.isalnum, text))
 
 
 def choose(text: str, fallback: Callable[[], str], min_chars: int, ratio: float | None) -> tuple[str, bool]:

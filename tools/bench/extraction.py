@@ -24,6 +24,7 @@ from mdfs.goldtext import html_text, shared_corpora
 from mdfs.textnorm import normalize
 from mdfs.stages.collection.charset import decode_page
 from mdfs.stages.collection.extract import EXTRACTORS, FALLBACK_MIN_CHARS, with_fallback
+from mdfs.stages.collection.threads import with_structure
 
 DEFAULT_SHARED = shared_corpora()
 
@@ -55,6 +56,10 @@ def _lines(text: str) -> int:
 COMBINED = {f"{name}+resiliparse": with_fallback(EXTRACTORS[name], EXTRACTORS["resiliparse"],
                                                  FALLBACK_MIN_CHARS)
             for name in ("trafilatura_recall", "trafilatura_precision")}
+# The collection stage's post run (stages/collection/threads.py) on top of the default extractor: thread
+# replies added (thread_ratio 2, the default), and with the tail after the run cut (trim_tail).
+COMBINED["trafilatura_recall+threads"] = with_structure(EXTRACTORS["trafilatura_recall"], 2.0, trim=False)
+COMBINED["trafilatura_recall+threads+trim"] = with_structure(EXTRACTORS["trafilatura_recall"], 2.0, trim=True)
 
 
 def evaluate(pages: list[dict], names: list[str], repeat: int) -> dict:
