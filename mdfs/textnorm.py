@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import re
+import sys
 import unicodedata
+
+import numpy as np
 
 # NFKC would turn these full-width Chinese punctuation marks into ASCII; Chinese text keeps them.
 _KEEP_FULLWIDTH = "，。！？：；（）「」『』、《》【】〔〕—…"
 _PROTECT = {ord(c): 0xF0000 + i for i, c in enumerate(_KEEP_FULLWIDTH)}  # private-use placeholders
 _RESTORE = {v: k for k, v in _PROTECT.items()}
-_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# control and zero-width characters, dropped in one pass
+_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 _SPACES = re.compile(r"[^\S\n]+")  # runs of whitespace other than newline
+# whitespace other than space and newline (what `\s` matches: str.isspace), found ~5x faster than `_SPACES`
+_ODD_SPACE = re.compile("[" + "".join(re.escape(c) for c in map(chr, range(0x10000))
+                                      if c.isspace() and c not in " \n") + "]")
 _TRAILING = re.compile(r" *\n *")
 _BLANK_LINES = re.compile(r"\n{3,}")
 _HASH_STRIP = re.compile(r"[\s\W_]+", re.UNICODE)
@@ -42,19 +49,72 @@ def normalize(text: str, *, nfkc: bool = True, entities: bool = True, invisible:
     """
     if entities:
         text = decode_entities(text)
-    if not text.isascii():
-        if nfkc:
-            text = unicodedata.normalize("NFKC", text.translate(_PROTECT)).translate(_RESTORE)
-        if invisible:
-            text = text.translate(_ZERO_WIDTH)
+    if nfkc and not text.isascii():
+        text = nfkc_keeping_punctuation(text)
     if invisible:
-        text = _CONTROL.sub("", text)
+        text = _INVISIBLE.sub("", text)
     if whitespace:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-        text = _SPACES.sub(" ", text)
-        text = _TRAILING.sub("\n", text)
-        text = _BLANK_LINES.sub("\n\n", text).strip()
+        if "  " in text or _ODD_SPACE.search(text):  # else _SPACES would change nothing
+            text = _SPACES.sub(" ", text)
+        if " \n" in text or "\n " in text:
+            text = _TRAILING.sub("\n", text)
+        if "\n\n\n" in text:
+            text = _BLANK_LINES.sub("\n\n", text)
+        text = text.strip()
     return text
+
+
+SAFE, CONTEXT_FREE, OTHER = 0, 1, 2  # what NFKC does to a character (see `_nfkc_kinds`)
+
+
+@functools.cache
+def _nfkc_kinds() -> tuple[np.ndarray, dict[str, str]]:
+    """Per code point: SAFE (NFKC leaves it and it combines with no neighbour: ccc 0, quick check Yes, not
+    the second half of a canonical composition), CONTEXT_FREE (changed, but its NFKD holds only starters
+    that compose with no preceding character, so its NFKC may replace it where it stands; the protected
+    punctuation counts here and is left as is), OTHER (combining marks, placeholders, surrogates, …:
+    the whole text goes through NFKC). Built once per process (~0.2 s) from planes 0-3 and 14: the others
+    are unassigned or private use, which NFKC leaves."""
+    second = {int(d.split()[1], 16) for d in map(unicodedata.decomposition, map(chr, range(0x40000)))
+              if d and not d.startswith("<") and len(d.split()) == 2}
+    second |= set(range(0x1161, 0x1176)) | set(range(0x11A8, 0x11C3))  # Hangul vowels and finals compose
+
+    def bound(c: str) -> bool:
+        return not unicodedata.combining(c) and ord(c) not in second
+
+    kinds = np.full(sys.maxunicode + 1, SAFE, np.uint8)
+    replace = {}
+    for cp in [*range(0x40000), *range(0xE0000, 0xE1000), *_RESTORE]:
+        c = chr(cp)
+        if 0xD800 <= cp <= 0xDFFF or cp in _RESTORE or (cp not in second and not unicodedata.combining(c)
+                                                         and unicodedata.is_normalized("NFKC", c)):
+            kinds[cp] = OTHER if 0xD800 <= cp <= 0xDFFF or cp in _RESTORE else SAFE
+        elif cp in _PROTECT or all(map(bound, unicodedata.normalize("NFKD", c))):
+            kinds[cp] = CONTEXT_FREE
+            replace[c] = c if cp in _PROTECT else unicodedata.normalize("NFKC", c)
+        else:
+            kinds[cp] = OTHER
+    return kinds, replace
+
+
+def nfkc_keeping_punctuation(text: str) -> str:
+    """NFKC, Chinese full-width punctuation kept. Equal to NFKC of the text with that punctuation swapped
+    for placeholders and back, but most Chinese text has nothing NFKC changes beyond a few full-width
+    signs, each replaced where it stands: ~10x faster than NFKC of the whole text."""
+    kinds, replace = _nfkc_kinds()
+    cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)
+    kind = kinds[cps]
+    top = kind.max(initial=SAFE)
+    if top == SAFE:
+        return text
+    if top == CONTEXT_FREE:
+        for cp in np.unique(cps[kind == CONTEXT_FREE]).tolist():
+            c = chr(cp)
+            if replace[c] != c:
+                text = text.replace(c, replace[c])
+        return text
+    return unicodedata.normalize("NFKC", text.translate(_PROTECT)).translate(_RESTORE)
 
 
 def dedup_key(text: str) -> bytes:
