@@ -100,11 +100,27 @@ class StuffingScorer:
         n = len(words)
         if n < self.min_words:
             return 0.0, 0.0
-        counts = Counter(words)
-        excess = sorted((c - n * self.freq.get(w, 0) / self.total for w, c in counts.items()), reverse=True)
-        pairs = Counter(p for p in itertools.pairwise(tokens) if len(p[0]) >= 2 or len(p[1]) >= 2)
-        repeated = sorted(pairs.values(), reverse=True)[: self.top]
-        return max(0.0, sum(excess[: self.top])) / n, min(1.0, 2 * sum(repeated) / len(tokens))
+        excess = self._top_excess(Counter(words).most_common(), n)
+        repeated = []  # counts of the most repeated pairs with a word of two or more characters
+        for (a, b), c in Counter(zip(tokens, tokens[1:])).most_common():
+            if len(a) >= 2 or len(b) >= 2:
+                repeated.append(c)
+                if len(repeated) == self.top:
+                    break
+        return max(0.0, sum(excess)) / n, min(1.0, 2 * sum(repeated) / len(tokens))
+
+    def _top_excess(self, by_count: list[tuple[str, int]], n: int) -> list[float]:
+        """The `top` largest excesses, largest first. A word's excess is at most its count, so the words,
+        taken by count, stop mattering once a count is no more than the `top`-th excess found: the same
+        values as computing every word's (and the dictionary is looked up ~10x less)."""
+        best: list[float] = []
+        for w, c in by_count:
+            if len(best) == self.top and c <= best[-1]:
+                break
+            best.append(c - n * self.freq.get(w, 0) / self.total)
+            best.sort(reverse=True)
+            del best[self.top:]
+        return best
 
     def scores(self, texts: list[str | None]) -> tuple[pa.Array, pa.Array]:
         both = [self.score(t) for t in texts]
