@@ -211,6 +211,8 @@ def read_parquet(path: str, columns: list[str] | None = None, filter=None) -> pa
     is then fetched whole in a single GET (parts, keys, removals and markers are mostly small)."""
     fs, p = resolve(path)
     if isinstance(fs, pafs.LocalFileSystem):
+        if filter is None:  # one file needs no dataset discovery: ~3x less CPU (global phases read many)
+            return pq.ParquetFile(p).read(columns=columns)
         return pq.read_table(p, filesystem=fs, columns=columns, filters=filter)
     with fs.open_input_file(p) as f:
         source = pa.BufferReader(f.read()) if f.size() <= WHOLE_READ_BYTES else f

@@ -6,7 +6,6 @@ Python loop over documents. Keyword stuffing needs words, so it runs jieba, on a
 
 from __future__ import annotations
 
-import itertools
 import logging
 import re
 from collections import Counter
