@@ -65,54 +65,69 @@ def normalize(text: str, *, nfkc: bool = True, entities: bool = True, invisible:
     return text
 
 
-SAFE, CONTEXT_FREE, OTHER = 0, 1, 2  # what NFKC does to a character (see `_nfkc_kinds`)
+SAFE, CONTEXT_FREE, OTHER, UNKNOWN = 0, 1, 2, 255  # what NFKC does to a character (`_NfkcKinds`)
 
 
-@functools.cache
-def _nfkc_kinds() -> tuple[np.ndarray, dict[str, str]]:
+class _NfkcKinds:
     """Per code point: SAFE (NFKC leaves it and it combines with no neighbour: ccc 0, quick check Yes, not
     the second half of a canonical composition), CONTEXT_FREE (changed, but its NFKD holds only starters
     that compose with no preceding character, so its NFKC may replace it where it stands; the protected
     punctuation counts here and is left as is), OTHER (combining marks, placeholders, surrogates, …:
-    the whole text goes through NFKC). Built once per process (~0.2 s) from planes 0-3 and 14: the others
-    are unassigned or private use, which NFKC leaves."""
-    second = {int(d.split()[1], 16) for d in map(unicodedata.decomposition, map(chr, range(0x40000)))
-              if d and not d.startswith("<") and len(d.split()) == 2}
-    second |= set(range(0x1161, 0x1176)) | set(range(0x11A8, 0x11C3))  # Hangul vowels and finals compose
+    the whole text goes through NFKC). Code points are classified when first seen (a corpus uses a few
+    thousand); planes 4-13 and 15-16 are unassigned or private use, which NFKC leaves."""
 
-    def bound(c: str) -> bool:
-        return not unicodedata.combining(c) and ord(c) not in second
+    def __init__(self):
+        self.second = {int(d.split()[1], 16) for d in map(unicodedata.decomposition, map(chr, range(0x40000)))
+                       if d and not d.startswith("<") and len(d.split()) == 2}
+        self.second |= set(range(0x1161, 0x1176)) | set(range(0x11A8, 0x11C3))  # Hangul vowels and finals
+        self.kinds = np.full(sys.maxunicode + 1, SAFE, np.uint8)
+        self.kinds[:0x40000] = UNKNOWN
+        self.kinds[0xE0000:0xE1000] = UNKNOWN
+        self.kinds[0xD800:0xE000] = OTHER
+        self.kinds[list(_RESTORE)] = OTHER
+        self.replace: dict[str, str] = {}
 
-    kinds = np.full(sys.maxunicode + 1, SAFE, np.uint8)
-    replace = {}
-    for cp in [*range(0x40000), *range(0xE0000, 0xE1000), *_RESTORE]:
+    def of(self, cps: np.ndarray) -> np.ndarray:
+        kind = self.kinds[cps]
+        if kind.max(initial=SAFE) == UNKNOWN:
+            for cp in np.unique(cps[kind == UNKNOWN]).tolist():
+                self.kinds[cp] = self._classify(cp)
+            kind = self.kinds[cps]
+        return kind
+
+    def _bound(self, c: str) -> bool:
+        return not unicodedata.combining(c) and ord(c) not in self.second
+
+    def _classify(self, cp: int) -> int:
         c = chr(cp)
-        if 0xD800 <= cp <= 0xDFFF or cp in _RESTORE or (cp not in second and not unicodedata.combining(c)
-                                                         and unicodedata.is_normalized("NFKC", c)):
-            kinds[cp] = OTHER if 0xD800 <= cp <= 0xDFFF or cp in _RESTORE else SAFE
-        elif cp in _PROTECT or all(map(bound, unicodedata.normalize("NFKD", c))):
-            kinds[cp] = CONTEXT_FREE
-            replace[c] = c if cp in _PROTECT else unicodedata.normalize("NFKC", c)
-        else:
-            kinds[cp] = OTHER
-    return kinds, replace
+        if self._bound(c) and unicodedata.is_normalized("NFKC", c):
+            return SAFE
+        if cp in _PROTECT or all(map(self._bound, unicodedata.normalize("NFKD", c))):
+            self.replace[c] = c if cp in _PROTECT else unicodedata.normalize("NFKC", c)
+            return CONTEXT_FREE
+        return OTHER
+
+
+@functools.cache
+def _nfkc_kinds() -> _NfkcKinds:
+    return _NfkcKinds()
 
 
 def nfkc_keeping_punctuation(text: str) -> str:
     """NFKC, Chinese full-width punctuation kept. Equal to NFKC of the text with that punctuation swapped
     for placeholders and back, but most Chinese text has nothing NFKC changes beyond a few full-width
     signs, each replaced where it stands: ~10x faster than NFKC of the whole text."""
-    kinds, replace = _nfkc_kinds()
+    table = _nfkc_kinds()
     cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)
-    kind = kinds[cps]
+    kind = table.of(cps)
     top = kind.max(initial=SAFE)
     if top == SAFE:
         return text
     if top == CONTEXT_FREE:
         for cp in np.unique(cps[kind == CONTEXT_FREE]).tolist():
             c = chr(cp)
-            if replace[c] != c:
-                text = text.replace(c, replace[c])
+            if table.replace[c] != c:
+                text = text.replace(c, table.replace[c])
         return text
     return unicodedata.normalize("NFKC", text.translate(_PROTECT)).translate(_RESTORE)
 
