@@ -214,7 +214,8 @@ def _global_stats(layout: RunLayout) -> RunStats:
     for path in storage.list_files(storage.join(layout.root, "stats", "global")):
         marker = storage.read_json(path)
         out.add(marker["stage"], StageStats(counters=marker["counters"], notes=marker.get("notes") or {},
-                                            seconds=marker["seconds"]))
+                                            seconds=marker["seconds"],
+                                            cpu_seconds=marker.get("cpu_seconds", 0.0)))
     return out
 
 

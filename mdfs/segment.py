@@ -70,13 +70,30 @@ def run_shard(worker: Worker, segment: int, shard: Shard) -> dict:
 def _source(worker: Worker, seg: Segment, shard: Shard, stats: RunStats, out: ShardOutput):
     """The documents that enter the segment's stages, batch by batch; what the source drops goes to `out`."""
     if seg.index == 0:
-        for batch, quarantined in read_step(worker, shard, stats[READ_STAGE]):
+        for batch, quarantined in _timed(read_step(worker, shard, stats[READ_STAGE]), stats[READ_STAGE]):
             out.reject(READ_STAGE, quarantined)
             yield batch
         return
-    kept, rejected = removal_step(worker, seg.removes, seg.index, shard, stats[seg.removes.name])
+    removal = stats[seg.removes.name]
+    started, cpu = time.perf_counter(), time.process_time()
+    kept, rejected = removal_step(worker, seg.removes, seg.index, shard, removal)
+    removal.seconds += time.perf_counter() - started
+    removal.cpu_seconds += time.process_time() - cpu
     out.reject(seg.removes.name, rejected)
     yield kept
+
+
+def _timed(items, stats: StageStats):
+    """`items`, with the time spent producing them (reading and parsing input) added to `stats`."""
+    items = iter(items)
+    while True:
+        started, cpu = time.perf_counter(), time.process_time()
+        item = next(items, None)
+        stats.seconds += time.perf_counter() - started
+        stats.cpu_seconds += time.process_time() - cpu
+        if item is None:
+            return
+        yield item
 
 
 def _write(worker: Worker, seg: Segment, shard: Shard, out: ShardOutput, stats: RunStats) -> list[dict]:
@@ -104,7 +121,7 @@ def _map_global(worker: Worker, seg: Segment, shard: Shard, table: pa.Table, sta
     ctx = StageContext(planned.name, shard.name)
     work = GlobalWork(worker.layout, planned.name, "map", shard.index,
                       compression=worker.plan.cfg.output.compression, segment=seg.index)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     stage = worker.ready(planned)
 
     def map_and_close():
@@ -112,5 +129,6 @@ def _map_global(worker: Worker, seg: Segment, shard: Shard, table: pa.Table, sta
         work.close()
 
     guarded(map_and_close, ctx, "map_shard()")
-    stats[planned.name] = StageStats(counters=dict(ctx.counters), seconds=time.perf_counter() - started)
+    stats[planned.name] = StageStats(counters=dict(ctx.counters), seconds=time.perf_counter() - started,
+                                     cpu_seconds=time.process_time() - cpu)
     return work.files

@@ -35,6 +35,7 @@ class StageStats:
     counters: dict[str, float] = field(default_factory=dict)
     notes: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # CPU time of the process that did the work (time.process_time)
 
     @property
     def rejected(self) -> int:
@@ -66,6 +67,7 @@ class StageStats:
         self.chars_in += other.chars_in
         self.chars_out += other.chars_out
         self.seconds += other.seconds
+        self.cpu_seconds += other.cpu_seconds
         _add(self.reasons, other.reasons)
         _add(self.counters, other.counters)
         _merge_notes(self.notes, other.notes)
@@ -75,6 +77,8 @@ class StageStats:
         out = {"docs_in": self.docs_in, "docs_out": self.docs_out, "chars_in": self.chars_in,
                "chars_out": self.chars_out, "reasons": dict(self.reasons), "counters": dict(self.counters),
                "seconds": self.seconds}
+        if self.cpu_seconds:
+            out["cpu_seconds"] = self.cpu_seconds
         if self.notes:
             out["notes"] = self.notes
         return out

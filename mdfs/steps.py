@@ -102,7 +102,7 @@ def stage_step(worker: Worker, planned: PlannedStage, segment: int, shard: Shard
                stats: StageStats) -> tuple[pa.Table, pa.Table]:
     """One batch through one stage and its before/after hooks: (kept, reject rows)."""
     ctx = StageContext(planned.name, shard.name)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     _leave_breadcrumb(worker, planned.name, segment, shard, batch)
     stats.took_in(batch)
     batch = _hooks(planned.hooks["before"], batch, ctx, "before")
@@ -111,6 +111,7 @@ def stage_step(worker: Worker, planned: PlannedStage, segment: int, shard: Shard
     batch = _hooks(planned.hooks["after"], batch, ctx, "after")
     kept, rejected = split_rejects(planned.name, batch, stats, worker.plan.cfg.output.keep_rejected_text)
     stats.seconds += time.perf_counter() - started
+    stats.cpu_seconds += time.process_time() - cpu
     stats.add_counters(ctx.counters)
     return kept, rejected
 

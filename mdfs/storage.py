@@ -59,8 +59,11 @@ def join(base: str, *parts: str) -> str:
 TEMP_MARK = ".tmp-"  # in the name of a file being written: `.<name>.tmp-<id>`, renamed when complete
 
 
-def write_bytes(path: str, data: bytes) -> str:
-    """Atomically write `data` to `path`; returns its sha256."""
+def write_bytes(path: str, data: bytes, durable: bool = True) -> str:
+    """Atomically write `data` to `path`; returns its sha256. `durable=False` skips the fsync: for the
+    global phases' intermediate parts (thousands of small files per run; the fsyncs were most of those
+    phases' time), which a process crash cannot lose (the page cache survives it) and whose item marker,
+    written after them with an fsync, records their sizes for the resume check."""
     fs, p = resolve(path)
     digest = hashlib.sha256(data).hexdigest()
     try:
@@ -73,7 +76,8 @@ def write_bytes(path: str, data: bytes) -> str:
                 with open(tmp, "wb") as f:
                     f.write(data)
                     f.flush()
-                    os.fsync(f.fileno())
+                    if durable:
+                        os.fsync(f.fileno())
                 os.replace(tmp, p)
             finally:
                 if os.path.exists(tmp):
@@ -196,10 +200,11 @@ def table_to_parquet_bytes(table: pa.Table, compression: str = "zstd") -> bytes:
     return sink.getvalue().to_pybytes()
 
 
-def write_parquet(path: str, table: pa.Table, compression: str = "zstd") -> dict:
+def write_parquet(path: str, table: pa.Table, compression: str = "zstd", durable: bool = True) -> dict:
     """Atomically write a Parquet file; returns its entry for the manifest."""
     data = table_to_parquet_bytes(table, compression)
-    return {"path": path, "rows": table.num_rows, "bytes": len(data), "sha256": write_bytes(path, data)}
+    return {"path": path, "rows": table.num_rows, "bytes": len(data),
+            "sha256": write_bytes(path, data, durable)}
 
 
 WHOLE_READ_BYTES = 32 << 20  # an object this small is fetched in one GET, then parsed in memory
@@ -211,6 +216,8 @@ def read_parquet(path: str, columns: list[str] | None = None, filter=None) -> pa
     is then fetched whole in a single GET (parts, keys, removals and markers are mostly small)."""
     fs, p = resolve(path)
     if isinstance(fs, pafs.LocalFileSystem):
+        if filter is None:  # one file needs no dataset discovery: ~3x less CPU (global phases read many)
+            return pq.ParquetFile(p).read(columns=columns)
         return pq.read_table(p, filesystem=fs, columns=columns, filters=filter)
     with fs.open_input_file(p) as f:
         source = pa.BufferReader(f.read()) if f.size() <= WHOLE_READ_BYTES else f

@@ -6,10 +6,10 @@ Python loop over documents. Keyword stuffing needs words, so it runs jieba, on a
 
 from __future__ import annotations
 
-import itertools
 import logging
 import re
 from collections import Counter
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -80,13 +80,9 @@ class StuffingScorer:
     _WORD = re.compile(r"[\u3400-\u9fffA-Za-z0-9]")
 
     def __init__(self, top: int, max_chars: int, min_words: int):
-        import jieba
         import rjieba
 
-        jieba.setLogLevel(logging.WARNING)
-        tokenizer = jieba.Tokenizer()
-        tokenizer.initialize()  # loads the dictionary (about a second; cached by jieba on disk)
-        self.freq, self.total = tokenizer.FREQ, float(tokenizer.total)
+        self.freq, self.total = jieba_frequencies()
         # Segmentation by rjieba (jieba's algorithm and dictionary in Rust, same words without HMM,
         # ~15x faster than the Python package); the Python package only supplies word frequencies.
         self.cut = rjieba.Jieba().cut
@@ -100,15 +96,53 @@ class StuffingScorer:
         n = len(words)
         if n < self.min_words:
             return 0.0, 0.0
-        counts = Counter(words)
-        excess = sorted((c - n * self.freq.get(w, 0) / self.total for w, c in counts.items()), reverse=True)
-        pairs = Counter(p for p in itertools.pairwise(tokens) if len(p[0]) >= 2 or len(p[1]) >= 2)
-        repeated = sorted(pairs.values(), reverse=True)[: self.top]
-        return max(0.0, sum(excess[: self.top])) / n, min(1.0, 2 * sum(repeated) / len(tokens))
+        excess = self._top_excess(Counter(words).most_common(), n)
+        repeated = []  # counts of the most repeated pairs with a word of two or more characters
+        for (a, b), c in Counter(zip(tokens, tokens[1:])).most_common():
+            if len(a) >= 2 or len(b) >= 2:
+                repeated.append(c)
+                if len(repeated) == self.top:
+                    break
+        return max(0.0, sum(excess)) / n, min(1.0, 2 * sum(repeated) / len(tokens))
+
+    def _top_excess(self, by_count: list[tuple[str, int]], n: int) -> list[float]:
+        """The `top` largest excesses, largest first. A word's excess is at most its count, so the words,
+        taken by count, stop mattering once a count is no more than the `top`-th excess found: the same
+        values as computing every word's (and the dictionary is looked up ~10x less)."""
+        best: list[float] = []
+        for w, c in by_count:
+            if len(best) == self.top and c <= best[-1]:
+                break
+            best.append(c - n * self.freq.get(w, 0) / self.total)
+            best.sort(reverse=True)
+            del best[self.top:]
+        return best
 
     def scores(self, texts: list[str | None]) -> tuple[pa.Array, pa.Array]:
         both = [self.score(t) for t in texts]
         return pa.array([s for s, _ in both], pa.float32()), pa.array([r for _, r in both], pa.float32())
+
+
+def jieba_frequencies() -> tuple[dict[str, int], float]:
+    """jieba's word frequencies and their total, as `jieba.Tokenizer().initialize()` has them (FREQ also
+    holds every word's prefixes at 0, which a lookup with a default of 0 does not need): the dictionary
+    read with Arrow's CSV reader takes a third of the CPU (~0.5 s less per worker)."""
+    import jieba
+    import pyarrow.csv as pcsv
+
+    path = Path(jieba.__file__).with_name("dict.txt")
+    try:
+        table = pcsv.read_csv(path, read_options=pcsv.ReadOptions(column_names=["word", "freq", "tag"]),
+                              parse_options=pcsv.ParseOptions(delimiter=" ", quote_char=False),
+                              convert_options=pcsv.ConvertOptions(column_types={"word": pa.string(),
+                                                                                "freq": pa.int64()}))
+    except (OSError, pa.ArrowInvalid):  # another layout: jieba's own loader
+        jieba.setLogLevel(logging.WARNING)
+        tokenizer = jieba.Tokenizer()
+        tokenizer.initialize()
+        return tokenizer.FREQ, float(tokenizer.total)
+    freq = table.column("freq")
+    return dict(zip(table.column("word").to_pylist(), freq.to_pylist())), float(pc.sum(freq).as_py() or 0)
 
 
 def strip_lines(text: str, pattern: re.Pattern, max_chars: int) -> tuple[str, int]:

@@ -138,9 +138,11 @@ def run_pipeline(corpus: Path, output: Path, engine: str, stats: dict) -> dict:
     stages = {}
     for name, st in manifest["stages"].items():
         mb = st.get("chars_in", 0) * per_char / 1e6
-        sec = st.get("seconds", 0.0)
+        sec, cpu_s = st.get("seconds", 0.0), st.get("cpu_seconds", 0.0)
         stages[name] = {"docs_in": st.get("docs_in"), "docs_out": st.get("docs_out"), "mb_in": round(mb, 1),
-                        "seconds": round(sec, 2), "mb_per_s_per_core": round(mb / sec, 2) if sec else None}
+                        "seconds": round(sec, 2), "mb_per_s_per_core": round(mb / sec, 2) if sec else None,
+                        "cpu_seconds": round(cpu_s, 2),
+                        "mb_per_cpu_second": round(mb / cpu_s, 2) if cpu_s else None}
     cores = 1 if engine == "serial" else os.cpu_count()
     run |= {"engine": engine, "cpu_seconds": round(cpu, 2),
             # Ray workers are not this process's children: their CPU is not in cpu_seconds
@@ -203,11 +205,12 @@ def markdown(r: dict) -> str:
               f"{p['mb_per_s_per_core']} | {p['mb_per_cpu_second']} | {p['us_per_doc']} | "
               f"{p['peak_rss_mb']} | "
               f"{p['output_disk_mb']} | {'OK' if p['conservation_ok'] else 'FAILED'} |"), "",
-             "| stage | docs in | docs out | MB in | stage s | MB/s per core |",
-             "|---|---:|---:|---:|---:|---:|"]
+             "| stage | docs in | docs out | MB in | stage s | MB/s per core | CPU s | MB per CPU-s |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for name, st in p["stages"].items():
         lines.append(f"| {name} | {st['docs_in']:,} | {st['docs_out']:,} | {st['mb_in']} | {st['seconds']} | "
-                     f"{st['mb_per_s_per_core'] or '–'} |")
+                     f"{st['mb_per_s_per_core'] or '–'} | {st.get('cpu_seconds', '–')} | "
+                     f"{st.get('mb_per_cpu_second') or '–'} |")
     comp = r.get("components", {})
     if comp:
         lines += ["", "| component | mdfs | alternative | ratio |", "|---|---:|---:|---:|"]
