@@ -90,6 +90,9 @@ class NearParams(Strict):
                                           "(datasketch's default, slower)")
     scheme: Literal["affine32", "legacy"] = Field("affine32", description="datasketch's permutation scheme")
     verify: bool = Field(False, description="check candidate pairs by exact Jaccard before merging")
+    cluster_partitions: int | None = Field(
+        None, ge=1, description="partitions of the cluster phases (stars rounds, labels, clusters); default: "
+        "one per 16 input shards, at most the band partitions (every item has a fixed cost)")
 
     @model_validator(mode="after")
     def _bands_rows(self):

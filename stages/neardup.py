@@ -33,6 +33,7 @@ from mdfs.stages.components import unique_pairs
 from mdfs.stages.dupclusters import ROW_BITS, ROW_MASK
 from mdfs.stages.minhash import MinHasher, Shingles, band_keys, jaccard
 
+SHARDS_PER_CLUSTER_PARTITION = 16  # ≈ 1 GB of input at the default 64 MB shards
 MAP_BATCH_CHARS = 1_000_000  # signatures are computed this many characters at a time (bounded memory)
 
 
@@ -46,12 +47,21 @@ class NearPlan:
         self.per_band = max(1, buckets // self.key_bands)
         self.partitions = self.key_bands * self.per_band
 
+    def cluster_partitions(self, shards: int) -> int:
+        """Partitions of the edges and of the cluster phases. Each item costs a few tens of milliseconds
+        whatever its size, and a round writes partitions² files, so a small run takes few partitions;
+        the edges grow with the input, hence one per `SHARDS_PER_CLUSTER_PARTITION` shards. The
+        components, and so the output, do not depend on it."""
+        if self.near.cluster_partitions is not None:
+            return self.near.cluster_partitions
+        return min(self.partitions, max(1, -(-shards // SHARDS_PER_CLUSTER_PARTITION)))
+
     def phases(self, shards: int, keep: list[tuple[str, str]]) -> list[Phase]:
         """The phases after the map, each with its function; `keep`: how a cluster's keeper is chosen."""
         verify = [Phase("verify_gather", shards, partial(verify_gather, self)),
                   Phase("verify_check", shards, partial(verify_check, self))] if self.near.verify else []
         return [Phase("candidates", self.partitions, partial(candidates, self)), *verify,
-                *dupclusters.phases(self.partitions, shards, self.exact, keep)]
+                *dupclusters.phases(self.cluster_partitions(shards), shards, self.exact, keep)]
 
     def hasher(self) -> MinHasher:
         n = self.near
@@ -147,7 +157,7 @@ def candidates(plan: NearPlan, item: int, work: GlobalWork, ctx: StageContext) -
         work.write_partitioned("edges", pa.table({"a": pa.array(a), "b": pa.array(b)}), a >> ROW_BITS,
                                work.shards)
     else:
-        dupclusters.write_edges(work, a, b, plan.partitions)
+        dupclusters.write_edges(work, a, b, plan.cluster_partitions(work.shards))
 
 
 # -- verification --------------------------------------------------------------------------------------
@@ -179,4 +189,4 @@ def verify_check(plan: NearPlan, item: int, work: GlobalWork, ctx: StageContext)
         keep[i] = jaccard(va[oa[i]:oa[i + 1]], vb[ob[j]:ob[j + 1]]) >= plan.near.threshold
     ctx.count("pairs_verified", int(keep.sum()))
     ctx.count("pairs_rejected", int((~keep).sum()))
-    dupclusters.write_edges(work, a[keep], b[keep], plan.partitions)
+    dupclusters.write_edges(work, a[keep], b[keep], plan.cluster_partitions(work.shards))

@@ -202,7 +202,7 @@ def test_cluster_rounds_resume_after_a_crash_and_leave_no_stale_round(near_input
 
     folder = near_input[0]
     ref, _ = near_reference
-    cfg = dedup_yaml(tmp_path, {"verify": True})
+    cfg = dedup_yaml(tmp_path, {"verify": True, "cluster_partitions": 6})  # a small run takes 1 by default
     real = dupclusters.stars
 
     in_round_1 = crash_when(real, lambda partitions, item, work, ctx, round_: round_ == 1 and item == 2)
@@ -212,7 +212,7 @@ def test_cluster_rounds_resume_after_a_crash_and_leave_no_stale_round(near_input
     monkeypatch.setattr(dupclusters, "stars", real)
     stats = tmp_path / "out" / "stats" / "global"
     round0 = {p.name: p.stat().st_mtime_ns for p in stats.glob("dedup-stars-round0-*.json")}
-    partitions = len(list(stats.glob("dedup-candidates-*.json")))  # stars run over the same partitions
+    partitions = 6  # near.cluster_partitions above: stars run over the cluster partitions
     record = tmp_path / "out" / "_work" / "dedup" / "stars.rounds.json"
     assert len(round0) == partitions > 2 and not record.exists()
     left = {**json.loads((stats / "dedup-stars-round0-00000.json").read_text()), "files": []}
