@@ -1,6 +1,6 @@
 """The side-by-side machinery of `tools.bench.peers`, without building the real peers' venvs (those take
 minutes and the registry): a stand-in runner under this interpreter, a venv marked as ready, an install
-that fails."""
+that fails. And `tools.bench.shuffle`, the per-document phase sizes behind docs/scale.md."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import TINY
 from tools.bench import peers
 
 RUNNER = '''
@@ -87,3 +88,21 @@ def test_the_report_has_a_row_per_peer_and_the_reason_for_a_missing_one():
     assert "| datatrove | 0.10.1 | 70 | 100.0 | 90.0 | 0.22 | 0.2 | 10.0× | 10.0× |" in text
     assert "| data-juicer | – |" in text
     assert "- data-juicer: `pip install py-data-juicer==1.6.1` failed" in text
+
+
+def test_shuffle_reports_each_global_phase_per_document(corpus, tmp_path, tiny_model):
+    import mdfs
+    from tools.bench import shuffle
+
+    out = tmp_path / "out"
+    mdfs.run(str(TINY), str(corpus), str(out), engine="serial", progress=False, report=False,
+             overrides=[f"stages.quality.model={tiny_model}", "output.keep_work=true"])
+    m = shuffle.measure(out)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    dedup_in = manifest["stages"]["dedup"]["docs_in"]
+    ids = m["folders"]["dedup/ids"]
+    assert ids["docs"] == dedup_in and ids["rows"] == dedup_in  # one id row per document entering dedup
+    assert m["folders"]["seg0"]["rows"] == dedup_in  # the segment before dedup, rewritten whole
+    for name, r in m["folders"].items():
+        assert r["bytes"] > 0 and r["bytes_per_doc"] == round(r["bytes"] / r["docs"], 1), name
+    assert "| `dedup/ids` |" in shuffle.markdown(m)
