@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -65,23 +66,46 @@ def ray_binary() -> str:
     return shutil.which("ray", path=str(Path(sys.executable).parent)) or shutil.which("ray")
 
 
+@dataclass
+class Cluster:
+    """A running test cluster: its address, the environment its nodes were started with, and one temp dir
+    per node (head first), where each node keeps its sockets and logs."""
+
+    address: str
+    env: dict
+    node_dirs: list[str]
+
+    def __iter__(self):  # `as (address, env)` as before
+        return iter((self.address, self.env))
+
+    def nodes_that_ran(self, actor_class: str) -> list[int]:
+        """Indices of the nodes where a worker process hosted an actor of `actor_class`: Ray's worker on a
+        node writes `:actor_name:<class>` into its log under that node's temp dir when the actor starts."""
+        tag = f":actor_name:{actor_class}".encode()
+        return [i for i, d in enumerate(self.node_dirs)
+                if any(tag in p.read_bytes() for p in Path(d).glob("session_*/logs/worker-*"))]
+
+
 @contextlib.contextmanager
 def ray_cluster(nodes: int = 1, cpus: int = 2, env: dict | None = None):
-    """Yield (address, env) of a head node plus `nodes - 1` worker nodes on this machine, with Ray's token
-    authentication on, as `ray start` sets it up in Ray 2.60 (the README's cluster recipe)."""
+    """Yield a Cluster: a head node plus `nodes - 1` worker nodes on this machine, each with a temp dir of
+    its own, with Ray's token authentication on, as `ray start` sets it up in Ray 2.60 (the README's
+    cluster recipe)."""
     env = {**(env if env is not None else os.environ), "RAY_AUTH_MODE": "token"}
     port = free_port()
-    temp_dir = tempfile.mkdtemp(prefix="mdfs-ray-")  # short: Ray's socket paths live under it
+    # short: Ray's socket paths live under them
+    node_dirs = [tempfile.mkdtemp(prefix=f"mdfs-ray{i}-") for i in range(nodes)]
     host = socket.gethostbyname(socket.gethostname())
     common = [f"--num-cpus={cpus}", "--disable-usage-stats"]
     try:
         subprocess.run([ray_binary(), "start", "--head", f"--port={port}", "--include-dashboard=false",
-                        f"--temp-dir={temp_dir}", *common], check=True, capture_output=True, env=env,
-                        timeout=120)
-        for _ in range(nodes - 1):
-            subprocess.run([ray_binary(), "start", f"--address={host}:{port}", *common],
-                           check=True, capture_output=True, env=env, timeout=120)
-        yield f"{host}:{port}", env
+                        f"--temp-dir={node_dirs[0]}", *common], check=True, capture_output=True, env=env,
+                       timeout=120)
+        for node_dir in node_dirs[1:]:
+            subprocess.run([ray_binary(), "start", f"--address={host}:{port}", f"--temp-dir={node_dir}",
+                            *common], check=True, capture_output=True, env=env, timeout=120)
+        yield Cluster(f"{host}:{port}", env, node_dirs)
     finally:
-        stop_processes_of(temp_dir)
-        assert not pids_of(temp_dir)
+        for node_dir in reversed(node_dirs):  # worker nodes first, the head last
+            stop_processes_of(node_dir)
+        assert not any(pids_of(d) for d in node_dirs)

@@ -14,7 +14,8 @@ def test_bench_command_end_to_end(tmp_path):
     shared("wiki-zh")
     out, md = tmp_path / "bench.json", tmp_path / "bench.md"
     proc = subprocess.run([sys.executable, "-m", "tools.bench", "--docs", "300", "--components", "none",
-                           "--out", str(tmp_path / "work"), "--json", str(out), "--md", str(md)],
+                           "--peers", "none", "--out", str(tmp_path / "work"), "--json", str(out),
+                           "--md", str(md)],
                           capture_output=True, text=True, cwd=ROOT, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     r = json.loads(out.read_text(encoding="utf-8"))

@@ -38,7 +38,8 @@ def test_two_node_cluster_with_s3_storage(s3_server, tmp_path, tiny_model):
                      "serial", "--no-progress", *sets, env=os.environ)
     assert local.returncode == 0, local.stderr[-2000:]
     node_env = {k: v for k, v in os.environ.items() if k not in AWS}  # the nodes know no credentials
-    with ray_cluster(nodes=2, cpus=1, env=node_env) as (address, ray_env):
+    with ray_cluster(nodes=2, cpus=1, env=node_env) as cluster:
+        address, ray_env = cluster
         driver_env = {**os.environ, "RAY_AUTH_MODE": ray_env["RAY_AUTH_MODE"]}
         refused = mdfs_cli("run", str(TINY), "-i", "s3://corpus/cluster-raw", "-o", str(tmp_path / "out"),
                            "--ray-address", address, "--no-progress", *sets, env=driver_env)
@@ -49,6 +50,9 @@ def test_two_node_cluster_with_s3_storage(s3_server, tmp_path, tiny_model):
         ran = mdfs_cli("run", str(TINY), "-i", "s3://corpus/cluster-raw", "-o", out, "--ray-address", address,
                        "--workers", "2", "--no-progress", *sets, env=driver_env)
         assert ran.returncode == 0, ran.stderr[-3000:]
+        # one worker actor per node (1 CPU each), and the engine hands every idle actor a task at the
+        # start: with more shards than workers, both nodes ran shards
+        assert cluster.nodes_that_ran("_RayWorker") == [0, 1]
     rows = s3_rows(f"{out}/data")
     assert rows == read_dir(tmp_path / "local" / "data")
     assert rows and all(r["license"] == "cc-by-4.0" and r["lang_tags"] == ["zh", "zh-Hans"]

@@ -11,9 +11,12 @@
    so the per-core figures are clean): wall time, CPU time, peak RSS, disk used by the output, MB/s per
    core overall and per stage. Per-stage seconds are the stage's own time summed over shards; a stage's
    MB is its `chars_in` times the corpus's UTF-8 bytes per character.
-3. The component benchmarks side by side with the alternatives, called in-process: `tools.bench.dedup`
+3. The peers on the same JSONL corpus (`--peers`, default datatrove,data-juicer; `tools.bench.peers`):
+   datatrove's FineWeb-2 Chinese pipeline and Data-Juicer's Chinese recipe, each in a venv of its own made
+   on first use under `--peer-venvs`; wall and whole-process-tree CPU seconds, documents kept, ratios.
+4. The component benchmarks side by side with the alternatives, called in-process: `tools.bench.dedup`
    (MinHash vs datasketch MinHash + MinHashLSH) and `tools.bench.coarse` (vs datatrove, where installed).
-4. JSON and a Markdown table.
+5. JSON and a Markdown table.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tools.bench import peak_rss_mb
+from tools.bench import peak_rss_mb, peers
 
 ROOT = Path(__file__).resolve().parents[2]
 SPAM = Path(__file__).with_name("fine_spam.jsonl")
@@ -211,6 +214,8 @@ def markdown(r: dict) -> str:
         lines.append(f"| {name} | {st['docs_in']:,} | {st['docs_out']:,} | {st['mb_in']} | {st['seconds']} | "
                      f"{st['mb_per_s_per_core'] or '–'} | {st.get('cpu_seconds', '–')} | "
                      f"{st.get('mb_per_cpu_second') or '–'} |")
+    if "peers" in r:
+        lines += [""] + peers.markdown(p, r["peers"], p["text_mb"], p["docs_in"])
     comp = r.get("components", {})
     if comp:
         lines += ["", "| component | mdfs | alternative | ratio |", "|---|---:|---:|---:|"]
@@ -232,7 +237,7 @@ def markdown(r: dict) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> None:
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.split("\n")[0])
     ap.add_argument("--docs", type=int, default=100_000)
     ap.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "mdfs-bench")
@@ -242,9 +247,19 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--components", nargs="+", default=["dedup", "coarse"],
                     choices=["dedup", "coarse", "none"])
     ap.add_argument("--compare-docs", type=int, default=20_000, help="corpus size of the dedup comparison")
+    ap.add_argument("--peers", default="datatrove,data-juicer",
+                    help="comma-separated peers to run on the same corpus (datatrove, data-juicer), or none")
+    ap.add_argument("--peer-venvs", type=Path, default=peers.DEFAULT_CACHE,
+                    help="where the peers' venvs are made on first use and reused")
+    ap.add_argument("--peer-timeout", type=float, default=None, help="seconds a peer's run may take")
     ap.add_argument("--keep", action="store_true", help="keep the corpus and the output")
     ap.add_argument("--child-run", nargs=3, help=argparse.SUPPRESS)
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    peer_list = peers.parse_peers(args.peers)
     if args.child_run:
         print(json.dumps(child_run(*args.child_run)))
         return
@@ -265,7 +280,12 @@ def main(argv: list[str] | None = None) -> None:
     print(f"pipeline: {result['pipeline']['wall_seconds']} s, "
           f"{result['pipeline']['mb_per_s_per_core']} MB/s per core",
           flush=True)
+    if peer_list:
+        result["peers"] = peers.compare(peer_list, corpus, args.out / "peers", result["pipeline"]["text_mb"],
+                                        args.peer_venvs, args.peer_timeout)
+        result["peer_ratios"] = peers.ratios(result["pipeline"], result["peers"])
     if not args.keep:
+        shutil.rmtree(args.out / "peers", ignore_errors=True)
         shutil.rmtree(corpus, ignore_errors=True)
         shutil.rmtree(output, ignore_errors=True)
     names = [n for n in args.components if n != "none"]
