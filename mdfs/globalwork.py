@@ -43,12 +43,7 @@ class GlobalWork:
     # -- writing -------------------------------------------------------------------------------------
     def write(self, output: str, partition: int, table: pa.Table) -> None:
         path = self.layout.global_part(self.stage, output, partition, self.phase, self.item)
-        self._write_file(path, table)
-
-    def _write_file(self, path: str, table: pa.Table) -> None:
-        """Intermediate parts are not fsynced (see `storage.write_bytes`); the item's marker is."""
-        written = storage.write_parquet(path, table, self.compression, durable=False)
-        self.files.append({**written, "kind": "global"})
+        self.files.append({**storage.write_parquet(path, table, self.compression), "kind": "global"})
 
     def write_partitioned(self, output: str, table: pa.Table, by: str | np.ndarray, partitions: int) -> None:
         """Split `table` by an int partition id in [0, partitions) — a column name (dropped before
@@ -79,13 +74,13 @@ class GlobalWork:
         if self._edits:
             edits = pa.concat_tables(self._edits)
             path = self.layout.edits(self.stage, self.phase, self.item)
-            self._write_file(path, edits)
+            self.files.append({**storage.write_parquet(path, edits, self.compression), "kind": "global"})
             self.edited = edits.num_rows
         if not self._removals:
             return 0
         table = pa.concat_tables(self._removals)
         path = self.layout.removals(self.stage, self.phase, self.item)
-        self._write_file(path, table)
+        self.files.append({**storage.write_parquet(path, table, self.compression), "kind": "global"})
         return table.num_rows
 
     # -- reading -------------------------------------------------------------------------------------

@@ -59,11 +59,8 @@ def join(base: str, *parts: str) -> str:
 TEMP_MARK = ".tmp-"  # in the name of a file being written: `.<name>.tmp-<id>`, renamed when complete
 
 
-def write_bytes(path: str, data: bytes, durable: bool = True) -> str:
-    """Atomically write `data` to `path`; returns its sha256. `durable=False` skips the fsync: for the
-    global phases' intermediate parts (thousands of small files per run; the fsyncs were most of those
-    phases' time), which a process crash cannot lose (the page cache survives it) and whose item marker,
-    written after them with an fsync, records their sizes for the resume check."""
+def write_bytes(path: str, data: bytes) -> str:
+    """Atomically write `data` to `path`; returns its sha256."""
     fs, p = resolve(path)
     digest = hashlib.sha256(data).hexdigest()
     try:
@@ -76,8 +73,7 @@ def write_bytes(path: str, data: bytes, durable: bool = True) -> str:
                 with open(tmp, "wb") as f:
                     f.write(data)
                     f.flush()
-                    if durable:
-                        os.fsync(f.fileno())
+                    os.fsync(f.fileno())
                 os.replace(tmp, p)
             finally:
                 if os.path.exists(tmp):
@@ -200,11 +196,10 @@ def table_to_parquet_bytes(table: pa.Table, compression: str = "zstd") -> bytes:
     return sink.getvalue().to_pybytes()
 
 
-def write_parquet(path: str, table: pa.Table, compression: str = "zstd", durable: bool = True) -> dict:
+def write_parquet(path: str, table: pa.Table, compression: str = "zstd") -> dict:
     """Atomically write a Parquet file; returns its entry for the manifest."""
     data = table_to_parquet_bytes(table, compression)
-    return {"path": path, "rows": table.num_rows, "bytes": len(data),
-            "sha256": write_bytes(path, data, durable)}
+    return {"path": path, "rows": table.num_rows, "bytes": len(data), "sha256": write_bytes(path, data)}
 
 
 WHOLE_READ_BYTES = 32 << 20  # an object this small is fetched in one GET, then parsed in memory
