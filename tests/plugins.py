@@ -84,3 +84,21 @@ class OldStyleDropFirst(GlobalStage):
         first = keys.filter(pc.equal(keys.column("row"), 0))
         work.write_removals(first.append_column("reason", pa.array(["first"] * first.num_rows))
                             .append_column("detail", pa.array([phase] * first.num_rows)))
+
+
+class EditsChosenAtSetup(OldStyleDropFirst):
+    """Writes an edit for every document and binds its `apply_edits` in `setup()`, on the instance (as a
+    stage choosing between editors by a parameter would): the framework must still hand it the edits."""
+
+    def setup(self) -> None:
+        self.apply_edits = self._count_edits
+
+    def run_phase(self, phase: str, item: int, work, ctx) -> None:
+        keys = work.read("keys", 0)
+        work.write_edits(pa.table({"shard": keys.column("shard"), "row": keys.column("row"),
+                                   "line": pa.array([0] * keys.num_rows, pa.int32()),
+                                   "kind": pa.array(["x"] * keys.num_rows)}))
+
+    def _count_edits(self, batch: pa.Table, edits: pa.Table, ctx) -> pa.Table:
+        ctx.count("edits_seen", edits.num_rows)
+        return batch

@@ -94,3 +94,13 @@ def test_a_global_stage_written_for_run_phase_still_runs(tmp_path):
     shards = len(list((tmp_path / "out" / "data").glob("*.parquet")))
     assert shards > 1 and summary.stages["old"].reasons == {"first": shards}
     assert summary.docs_out == len(docs) - shards
+
+
+def test_edits_reach_an_apply_edits_bound_on_the_instance(tmp_path):
+    docs = [{"id": f"d{i:02d}", "text": t} for i, t in enumerate(CLEAN * 3)]
+    write_jsonl(tmp_path / "in" / "x.jsonl", docs)
+    cfg = validate({"input": {"paths": [str(tmp_path / "in")], "shard_size_mb": 0.001},
+                    "output": {"path": str(tmp_path / "out")}, "engine": {"kind": "serial"},
+                    "stages": [{"name": "ed", "uses": "tests.plugins:EditsChosenAtSetup"}]})
+    summary = mdfs.run(cfg, progress=False, report=False)
+    assert summary.stages["ed"].counters.get("edits_seen") == len(docs) == summary.docs_out

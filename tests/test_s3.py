@@ -126,3 +126,20 @@ def test_requests_per_shard_are_bounded_and_no_object_is_probed_twice_per_read(s
 
 BUDGET_PER_SHARD = 62  # measured: 58 (11 shards of one file, 4 dedup buckets; 75 before done markers listed
 #                        folders, 95+ before Parquet objects were read with one HEAD)
+
+
+def test_reading_a_missing_column_fails_alike_on_disk_and_on_the_object_store(s3_server, tmp_path):
+    """The local fast path (ParquetFile) must not drop a missing column silently where S3 raises."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from mdfs import storage
+
+    table = pa.table({"shard": [1, 2], "row": [3, 4]})
+    pq.write_table(table, tmp_path / "x.parquet")
+    remote = "s3://corpus/missing-column/x.parquet"
+    storage.write_parquet(remote, table)
+    for path in (str(tmp_path / "x.parquet"), remote):
+        assert storage.read_parquet(path, ["row"]).column_names == ["row"]
+        with pytest.raises(pa.ArrowInvalid, match="reason"):
+            storage.read_parquet(path, ["shard", "reason"])
