@@ -239,7 +239,6 @@ def band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
     return fmix64(h)
 
 
-@lru_cache(maxsize=64)
 @lru_cache(maxsize=None)  # numerical integration over every (bands, rows); asked by every work item
 def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
     """(bands, rows) minimising false positives + false negatives around `threshold`: the routine

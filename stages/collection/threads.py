@@ -22,7 +22,7 @@ from mdfs.stages.collection.extract import Extractor, word_chars
 _SKIP = ("script", "style", "noscript", "template", "svg", "button", "select", "textarea", "form", "nav",
          "header", "footer", "aside")
 _BLOCKS = frozenset(("p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "pre",
-                     "blockquote", "article", "section", "dd", "dt", "ul", "ol", "table", "header", "footer"))
+                     "blockquote", "article", "section", "dd", "dt", "ul", "ol", "table"))
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")  # lxml refuses it in a decoded string
 _SPACE = re.compile(r"[ \t\r\f\v\u3000\xa0]+")
 
