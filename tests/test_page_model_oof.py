@@ -6,7 +6,7 @@ import random
 
 import numpy as np
 
-from mdfs.quality.page import PageText, title_overlap, topic_tokens
+from mdfs.quality.page import PageText, sources, title_overlap, topic_tokens
 from tools.models import junkgen, oof
 
 
@@ -55,7 +55,14 @@ def test_title_overlap_and_topic_tokens():
     assert title_overlap(news.title, news.sample) == 1.0
     assert title_overlap(seo.title, seo.sample) < 0.25
     assert title_overlap("", "正文") == -1.0 == title_overlap("标题很长", "")
-    assert "f:tov4" in topic_tokens(news) and "f:gregt" not in topic_tokens(news)
+    assert topic_tokens(news) == ["f:tov4", "s:本", "s:报"]
     tokens = topic_tokens(seo)
-    assert "f:tov0" in tokens and "f:gregt" in tokens
-    assert {"s:金", "s:沙", "s:娱", "s:乐"} <= set(tokens)  # the byline's source, brand list or not
+    assert tokens[:2] == ["f:tov0", "f:gregt"] and {"s:金", "s:沙", "s:娱", "s:乐"} <= set(tokens)
+
+
+def test_sources_are_the_bylines_in_text_order():
+    text = "本报讯 昨日，全市。据新华社报道，今天。记者获悉，明天。华体会（官网）表示，好。手机通讯录很好。"
+    assert sources(text, 5) == ["本报", "新华社", "记者", "华体会", "手机通"]
+    assert sources(text) == ["本报", "新华社", "记者"]
+    assert sources("据人民网获悉，今天") == ["人民网"]  # counted once, without 据
+    assert sources("他说，一个，很长的句子里没有来源") == []
