@@ -49,7 +49,9 @@ CLASS_OF = {"gambling_seo": "gambling", "porn": "porn", "ads_marketing": "ads", 
             "boilerplate_only": "list"}
 # all of the train side's Wikipedia, twice the abstracts of the fourth round: more of the clean text that
 # generated farm pages are spliced from, so that its vocabulary alone does not read as farm
-QUOTA = {"wiki-cmrc": 10_000, "wiki-drcd": 10_000, "abstracts": 3000, "spider-pool": 400}
+# and 800 of the 1,049 train-side Tang and Song poems (category verse): without them generated injected pages
+# (a comma every few characters) taught the model that verse is farm (docs/eval.md, fifth round)
+QUOTA = {"wiki-cmrc": 10_000, "wiki-drcd": 10_000, "abstracts": 3000, "spider-pool": 400, "poetry": 800}
 # fewer marks than this and a generated page reads as its clean source (junkgen.marks): a keyword pushed in
 # once, or a spun page with no odd synonym (clause order aside)
 MIN_MARKS = {"keyword_inserted": 2, "spun": 1}
