@@ -34,7 +34,7 @@ def stage() -> QualityFilter:
 
 def test_bundled_page_model_has_its_classes_and_calibrated_thresholds(stage):
     side = read_sidecar(DEFAULT_MODEL)
-    assert side.info["input"] == "page-v2" and side.positive_label == "__label__clean"
+    assert side.info["input"] == "page-v3" and side.positive_label == "__label__clean"
     assert sorted(side.labels) == sorted(f"__label__{c}" for c in ("clean", *JUNK_CLASSES))
     assert set(side.info["drop"]) == set(JUNK_CLASSES) and 0 < side.info["min_clean"] < 0.5
     assert stage.drop == side.info["drop"] and stage.page

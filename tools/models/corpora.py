@@ -141,8 +141,18 @@ def cc_warc(root: Path) -> Iterator[Source]:
                          http=rec.reader.read(), url=url, kind="crawl")
 
 
+def poetry(root: Path) -> Iterator[Source]:
+    """Tang and Song poems (OpenCC's poetry set, Traditional; collection converts them), category `verse`:
+    the group is the author, so no poet is on both sides (all unattributed poems are one group)."""
+    for name in ("poet.tang.0.json", "poet.song.0.json"):
+        for n, p in enumerate(json.loads((root / "opencc/poetry" / name).read_text(encoding="utf-8"))):
+            yield Source(f"poem-{p['id']}", "poetry", p.get("author") or "", f"opencc/poetry/{name}:{n}",
+                         text=p.get("title", "") + "\n" + "\n".join(p.get("paragraphs", [])),
+                         title=p.get("title"), kind="verse")
+
+
 FAMILIES = {"cc-warc": cc_warc, "wiki": wiki, "ruanyf": ruanyf, "abstracts": abstracts,
-            "magic-html": magic_html,
+            "magic-html": magic_html, "poetry": poetry,
             "gne": gne, "gerapy": gerapy, "spider-pool": spider_pool, "casia": casia}
 
 

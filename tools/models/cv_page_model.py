@@ -12,19 +12,15 @@ No test-side document is read. The texts and page lines are cached in `DIR/lines
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from collections import Counter
 from pathlib import Path
 
-import fasttext
 import numpy as np
 
-from mdfs.quality.charlm import CharLM
-from mdfs.quality.page import BrandMatcher, page_inputs, read_domain_lists
-from tools.models import corpora
 from tools.models import train_page_model as tpm
+from tools.models.oof import oof_probabilities
 
 
 def cached_lines(work: Path, per_kind: int) -> tuple[list[dict], list[str], list[str], list[dict]]:
@@ -33,15 +29,7 @@ def cached_lines(work: Path, per_kind: int) -> tuple[list[dict], list[str], list
     if cache.exists():
         d = json.loads(cache.read_text(encoding="utf-8"))
         return d["rows"], d["lines"], d["labels"], d["signals"]
-    rows = tpm.training_rows(per_kind)
-    texts = tpm.pipeline_texts(rows, work)
-    rows = [r for r in rows if r["id"] in texts]
-    labels = ["clean" if r["label"] == "keep" else tpm.CLASS_OF[r["category"]] for r in rows]
-    lm = CharLM.load(tpm.HERE / "charlm_zh.npz")
-    listed = read_domain_lists([str(corpora.corpora_dir() / "spam/content-farm-domains/domains.jsonl")])
-    listed = frozenset(d for d in listed if corpora.side("farm-domain", d, 50) == "train")
-    docs = [texts[r["id"]] for r in rows]
-    lines, sig, _ = page_inputs([t for t, _ in docs], [u for _, u in docs], lm, BrandMatcher(), listed)
+    rows, lines, labels, sig = tpm.training_set(per_kind, work, reuse=True)
     signals = [{"ppl_high": float(s.high_share), "brand_title": int(s.brand_title),
                 "brand_body": int(s.brand_body), "seo_title": bool(s.seo_title)} for s in sig]
     cache.write_text(json.dumps({"rows": rows, "lines": lines, "labels": labels, "signals": signals},
@@ -64,24 +52,13 @@ def main() -> None:
     args.workdir.mkdir(parents=True, exist_ok=True)
     rows, lines, labels, signals = cached_lines(args.workdir, args.per_kind)
     params = json.loads((tpm.OUT.parent / (tpm.OUT.name + ".json")).read_text())["info"]["params"]
-    # k folds: a stable hash of (family, group), as corpora.side cuts the test side off
-    fold = [int(hashlib.sha1(f"mdfs-cv-v1:{r['family']}:{r['group']}".encode()).hexdigest()[:8], 16)
-            % args.folds for r in rows]
     weights = [tpm.WEB_WEIGHT if r["family"] in tpm.WEB else 1 for r in rows]
-    probs = np.zeros((len(rows), len(tpm.CLASSES)))
     if args.reuse:
         oof = {d["id"]: d for d in map(json.loads, (args.workdir / "oof.jsonl").read_text().splitlines())}
         probs = np.array([[oof[r["id"]][f"p_{c}"] for c in tpm.CLASSES] for r in rows])
-    for k in range(0 if args.reuse else args.folds):
-        fit = [i for i, f in enumerate(fold) if f != k]
-        hold = [i for i, f in enumerate(fold) if f == k]
-        tpm.write_train_file(args.workdir / "fit.txt", [lines[i] for i in fit], [labels[i] for i in fit],
-                             [weights[i] for i in fit])
-        model = fasttext.train_supervised(str(args.workdir / "fit.txt"), **params)
-        for i, (ls, ps) in zip(hold, zip(*model.predict([lines[i] for i in hold], k=-1))):
-            for label, p in zip(ls, ps):
-                probs[i, tpm.CLASSES.index(label.removeprefix("__label__"))] = p
-        print(f"fold {k}: {len(hold)} scored", file=sys.stderr)
+    else:
+        probs = oof_probabilities(rows, lines, labels, weights, params, args.workdir, tpm.write_train_file,
+                                  args.folds, log=lambda m: print(m, file=sys.stderr))
     with open(args.workdir / "oof.jsonl", "w", encoding="utf-8") as f:
         for r, y, s, p in zip(rows, labels, signals, probs):
             probs_of = {f"p_{c}": round(float(v), 4) for c, v in zip(tpm.CLASSES, p)}

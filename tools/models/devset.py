@@ -25,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 LABELS = corpora.REPO / "configs" / "eval" / "zh_dev.jsonl"
 ANNOTATIONS = HERE / "devset_annotations.jsonl"
 # How many documents of the large families enter the set (chosen by a hash of the id).
-QUOTA = {"wiki-cmrc": 60, "wiki-drcd": 60, "ruanyf": 100, "abstracts": 120, "spider-pool": 100}
+QUOTA = {"wiki-cmrc": 60, "wiki-drcd": 60, "ruanyf": 100, "abstracts": 120, "spider-pool": 100, "poetry": 60}
 SYNTHETIC_PER_KIND = {"train": 30, "test": 30}
 VICE_WORDS = ("赌", "博彩", "彩票", "色情", "卖淫", "性病", "艾滋", "娼")
 
@@ -39,7 +39,8 @@ def _default_label(s: corpora.Source) -> tuple[str, str]:
         return "drop", "content_farm"
     if s.family.startswith("wiki") and any(w in (s.text or "") for w in VICE_WORDS):
         return "keep", "vice_topic"  # encyclopedic text about gambling, prostitution, disease
-    return "keep", {"ruanyf": "technical", "abstracts": s.kind}.get(s.family, "encyclopedic")
+    kinds = {"ruanyf": "technical", "abstracts": s.kind, "poetry": s.kind}  # poetry: verse
+    return "keep", kinds.get(s.family, "encyclopedic")
 
 
 def _group_key(group: str) -> str:

@@ -251,5 +251,22 @@ GENERATORS = {
 }
 
 
+# Spinner outputs that ordinary prose hardly uses (a spun page shows several; 可以, 以为, 办法 do not count).
+_SPIN_MARKS = ("先容", "今朝", "感化", "经由过程", "该当", "可以或许", "透露表现", "钻研", "同一时间", "时光",
+               "国度", "经济体", "开端", "成长")
+
+
+def marks(kind: str, text: str) -> int | None:
+    """How often a generated page shows what makes it farm (None: not counted for this kind). A
+    keyword-inserted page with one keyword, or a spun page with one odd word, reads as its clean source,
+    and teaching the model that its source is junk costs clean text (docs/eval.md, fifth round)."""
+    if kind == "keyword_inserted":
+        head, _, body = text.partition("\n")
+        return body.count(head.split("_")[0]) if "_" in head else 0
+    if kind == "spun":
+        return sum(text.count(m) for m in _SPIN_MARKS)
+    return None
+
+
 def generate(kind: str, seed: int, pools: Pools) -> str:
     return GENERATORS[kind][1](random.Random(f"{kind}:{seed}"), pools)
