@@ -84,23 +84,23 @@ def test_stage_stats_count_documents_and_characters():
     assert (st.docs_in, st.chars_in, st.docs_out, st.chars_out, st.reasons) == (2, 5, 1, 3, {"short": 1})
 
 
-def test_a_global_stage_written_for_run_phase_still_runs(tmp_path):
+def _run_plugin_stage(tmp_path, name: str, uses: str):
+    """Small shards of clean documents through one plugin stage, serially: (documents, run summary)."""
     docs = [{"id": f"d{i:02d}", "text": t} for i, t in enumerate(CLEAN * 3)]
     write_jsonl(tmp_path / "in" / "x.jsonl", docs)
     cfg = validate({"input": {"paths": [str(tmp_path / "in")], "shard_size_mb": 0.001},
                     "output": {"path": str(tmp_path / "out")}, "engine": {"kind": "serial"},
-                    "stages": [{"name": "old", "uses": "tests.plugins:OldStyleDropFirst"}]})
-    summary = mdfs.run(cfg, progress=False, report=False)
+                    "stages": [{"name": name, "uses": uses}]})
+    return docs, mdfs.run(cfg, progress=False, report=False)
+
+
+def test_a_global_stage_written_for_run_phase_still_runs(tmp_path):
+    docs, summary = _run_plugin_stage(tmp_path, "old", "tests.plugins:OldStyleDropFirst")
     shards = len(list((tmp_path / "out" / "data").glob("*.parquet")))
     assert shards > 1 and summary.stages["old"].reasons == {"first": shards}
     assert summary.docs_out == len(docs) - shards
 
 
 def test_edits_reach_an_apply_edits_bound_on_the_instance(tmp_path):
-    docs = [{"id": f"d{i:02d}", "text": t} for i, t in enumerate(CLEAN * 3)]
-    write_jsonl(tmp_path / "in" / "x.jsonl", docs)
-    cfg = validate({"input": {"paths": [str(tmp_path / "in")], "shard_size_mb": 0.001},
-                    "output": {"path": str(tmp_path / "out")}, "engine": {"kind": "serial"},
-                    "stages": [{"name": "ed", "uses": "tests.plugins:EditsChosenAtSetup"}]})
-    summary = mdfs.run(cfg, progress=False, report=False)
+    docs, summary = _run_plugin_stage(tmp_path, "ed", "tests.plugins:EditsChosenAtSetup")
     assert summary.stages["ed"].counters.get("edits_seen") == len(docs) == summary.docs_out
