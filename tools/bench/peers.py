@@ -137,7 +137,7 @@ def run_peer(peer: Peer, python: Path, corpus: Path, workdir: Path, text_mb: flo
     out = json.loads(result.read_text(encoding="utf-8"))
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {"version": peer.version, "settings": peer.settings_path.name,
-            "wall_seconds": round(wall, 2), "cpu_seconds": round(cpu, 2), **out,
+            "wall_seconds": round(wall, 2), "cpu_seconds": round(cpu, 3), **out,
             "mb_per_cpu_second": round(text_mb / cpu, 3) if cpu else None,
             "mb_per_s_per_core_wall": round(text_mb / wall, 3)}
 
