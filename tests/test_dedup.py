@@ -22,6 +22,8 @@ from mdfs.stages import neardup
 from mdfs.stages.dedup import Dedup, NearParams
 from mdfs.stages.minhash import MinHasher, candidate_probability, fast_hash32, normalise
 
+from tools.bench.dedup import union_find_keepers
+
 from .conftest import CLEAN, TINY, crash_when, make_docs, read_dir, shared, write_jsonl
 
 CHARS = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可也你说年面过能下子得发"
@@ -326,24 +328,9 @@ def test_lsh_recall_false_merges_and_agreement_with_datasketch(tmp_path):
         sigs.append(m)
         if not m.is_empty():
             lsh.insert(i, m)
-    parent = list(range(len(ids)))
-
-    def find(x):
-        while parent[x] != x:
-            x = parent[x]
-        return x
-
-    for i, m in enumerate(sigs):
-        for j in (lsh.query(m) if not m.is_empty() else []):
-            a, b = find(i), find(j)
-            parent[max(a, b)] = min(a, b)
-    groups: dict[int, list[int]] = {}
-    for i in range(len(ids)):
-        groups.setdefault(find(i), []).append(i)
-    theirs = {}
-    for members in groups.values():
-        best = min(members, key=lambda i: (-len(texts[i]), ids[i]))
-        theirs.update({ids[i]: ids[best] for i in members if i != best})
+    pairs = ((i, j) for i, m in enumerate(sigs) if not m.is_empty() for j in lsh.query(m))
+    keeper = union_find_keepers(len(ids), pairs, lambda i: (-len(texts[i]), ids[i]))
+    theirs = {ids[i]: ids[k] for i, k in keeper.items()}
     # mdfs also merges documents whose normalised text is identical but too short for a shingle
     assert ours == theirs
 

@@ -226,6 +226,30 @@ def child_mdfs(input_dir: str, output: str, near: dict) -> dict:
             "docs_out": s.docs_out, "counters": s.stages["dedup"].counters}
 
 
+def union_find_keepers(n: int, pairs, rank) -> dict[int, int]:
+    """The reference clustering a datasketch user writes: union-find over candidate pairs (i, j) of n
+    documents; in each cluster the member with the smallest `rank(i)` is kept. {removed: kept}."""
+    parent = list(range(n))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for i, j in pairs:
+        a, b = find(i), find(j)
+        parent[max(a, b)] = min(a, b)
+    groups: dict[int, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(find(i), []).append(i)
+    keeper = {}
+    for members in groups.values():
+        best = min(members, key=rank)
+        keeper.update({i: best for i in members if i != best})
+    return keeper
+
+
 def child_datasketch(input_dir: str, near: dict) -> dict:
     """What a user writes with datasketch: per-document MinHash, MinHashLSH insert and query, union-find."""
     from datasketch import MinHash, MinHashLSH
@@ -253,28 +277,9 @@ def child_datasketch(input_dir: str, near: dict) -> dict:
         for i, m in enumerate(sigs):
             if norm[i]:
                 session.insert(i, m)
-    parent = list(range(len(ids)))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for i, m in enumerate(sigs):
-        if norm[i]:
-            for j in lsh.query(m):
-                a, b = find(i), find(j)
-                if a != b:
-                    parent[max(a, b)] = min(a, b)
-    groups: dict[int, list[int]] = {}
-    for i in range(len(ids)):
-        groups.setdefault(find(i), []).append(i)
-    kept_by = {}
-    for members in groups.values():
-        if len(members) > 1:
-            best = min(members, key=lambda i: (-lengths[i], ids[i]))  # longest, then smallest id
-            kept_by.update({ids[i]: ids[best] for i in members if i != best})
+    pairs = ((i, j) for i, m in enumerate(sigs) if norm[i] for j in lsh.query(m))
+    keeper = union_find_keepers(len(ids), pairs, lambda i: (-lengths[i], ids[i]))  # longest, smallest id
+    kept_by = {ids[i]: ids[k] for i, k in keeper.items()}
     seconds = time.perf_counter() - t0
     return {"seconds": round(seconds, 2), "signature_cpu_seconds": round(sig_cpu, 2),
             "peak_rss_mb": peak_rss_mb(), "kept_by": kept_by}
@@ -421,6 +426,12 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\nwrote {args.json}")
 
 
+def _run_row(name: str, size, run: dict, seconds, us_per_doc, rss, removed: int, acc: dict) -> str:
+    """One row of the whole-dedup table (mdfs, mdfs with verification, datasketch)."""
+    return (f"| {name} | {int(size):,} | {run['text_mb']} | {seconds} | {us_per_doc} | {rss} | {removed:,} | "
+            f"{acc['recall_j_ge_0.8']:.2%} | {acc['false_merge_j_lt_0.5']:.2%} |")
+
+
 def markdown(r: dict) -> str:
     s = r.get("signatures_mb_per_s", {})
     near = r["near"]
@@ -436,23 +447,18 @@ def markdown(r: dict) -> str:
     ]
     for size, run in r["sizes"].items():
         a = run["accuracy"]
-        lines.append(f"| mdfs | {int(size):,} | {run['text_mb']} | {run['seconds']} | {run['us_per_doc']} | "
-                     f"{run['peak_rss_mb']} | {run['removed']:,} | {a['recall_j_ge_0.8']:.2%} | "
-                     f"{a['false_merge_j_lt_0.5']:.2%} |")
+        lines.append(_run_row("mdfs", size, run, run["seconds"], run["us_per_doc"], run["peak_rss_mb"],
+                              run["removed"], a))
         if "verify" in run:
             v = run["verify"]
-            lines.append(f"| mdfs verify | {int(size):,} | {run['text_mb']} | {v['seconds']} | "
-                         f"{v['seconds'] / v['docs_in'] * 1e6:.1f} | {v['peak_rss_mb']} | "
-                         f"{v['docs_in'] - v['docs_out']:,} | "
-                         f"{v['accuracy']['recall_j_ge_0.8']:.2%} | "
-                         f"{v['accuracy']['false_merge_j_lt_0.5']:.2%} |")
+            lines.append(_run_row("mdfs verify", size, run, v["seconds"],
+                                  f"{v['seconds'] / v['docs_in'] * 1e6:.1f}", v["peak_rss_mb"],
+                                  v["docs_in"] - v["docs_out"], v["accuracy"]))
         if "datasketch" in run:
             d = run["datasketch"]
-            lines.append(f"| datasketch | {int(size):,} | {run['text_mb']} | {d['seconds']} | "
-                         f"{d['seconds'] / run['docs_in'] * 1e6:.1f} | {d['peak_rss_mb']} | "
-                         f"{d['removed']:,} | "
-                         f"{d['accuracy']['recall_j_ge_0.8']:.2%} | "
-                         f"{d['accuracy']['false_merge_j_lt_0.5']:.2%} |")
+            lines.append(_run_row("datasketch", size, run, d["seconds"],
+                                  f"{d['seconds'] / run['docs_in'] * 1e6:.1f}", d["peak_rss_mb"],
+                                  d["removed"], d["accuracy"]))
     for size, run in r["sizes"].items():
         if "datasketch" in run:
             d = run["datasketch"]
