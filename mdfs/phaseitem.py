@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import time
 from functools import partial
 from typing import TYPE_CHECKING
 
 from mdfs import storage
 from mdfs.globalwork import GlobalWork
 from mdfs.stage import StageContext
+from mdfs.stats import Clock
 from mdfs.steps import guarded
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ def run_phase_item(worker: Worker, task: PhaseTask) -> dict:
     stage = worker.ready(planned)
     phase = worker.plan.phase(task.stage, task.phase, task.shards)
     run = phase.run or partial(stage.run_phase, phase.name)
-    started, cpu = time.perf_counter(), time.process_time()
+    clock = Clock()
     ctx = StageContext(task.stage, f"{task.phase}-{task.item:05d}")
     work = GlobalWork(worker.layout, task.stage, task.phase, task.item,
                       compression=worker.plan.cfg.output.compression, segment=segment, shards=task.shards)
@@ -34,7 +34,7 @@ def run_phase_item(worker: Worker, task: PhaseTask) -> dict:
     removed = guarded(run_and_close, ctx, f"phase {task.phase} item {task.item}")
     result = {"stage": task.stage, "phase": task.phase, "item": task.item, "removed": removed,
               "edits": work.edited, "files": worker.layout.relative_files(work.files),
-              "counters": dict(ctx.counters), "notes": ctx.notes, "seconds": time.perf_counter() - started,
-              "cpu_seconds": time.process_time() - cpu}
+              "counters": dict(ctx.counters), "notes": ctx.notes}
+    result["seconds"], result["cpu_seconds"] = clock.seconds()
     storage.write_json(worker.layout.phase_marker(task.stage, task.phase, task.item), result)
     return result

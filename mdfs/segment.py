@@ -19,7 +19,7 @@ from mdfs.readers import DOC_SCHEMA
 from mdfs.rejects import READ_STAGE
 from mdfs.schema import uniform
 from mdfs.stage import StageContext
-from mdfs.stats import RunStats, StageStats
+from mdfs.stats import Clock, RunStats, StageStats
 from mdfs.steps import guarded, read_step, removal_step, stage_step
 
 if TYPE_CHECKING:
@@ -74,11 +74,9 @@ def _source(worker: Worker, seg: Segment, shard: Shard, stats: RunStats, out: Sh
             out.reject(READ_STAGE, quarantined)
             yield batch
         return
-    removal = stats[seg.removes.name]
-    started, cpu = time.perf_counter(), time.process_time()
+    removal, clock = stats[seg.removes.name], Clock()
     kept, rejected = removal_step(worker, seg.removes, seg.index, shard, removal)
-    removal.seconds += time.perf_counter() - started
-    removal.cpu_seconds += time.process_time() - cpu
+    clock.charge(removal)
     out.reject(seg.removes.name, rejected)
     yield kept
 
@@ -87,10 +85,9 @@ def _timed(items, stats: StageStats):
     """`items`, with the time spent producing them (reading and parsing input) added to `stats`."""
     items = iter(items)
     while True:
-        started, cpu = time.perf_counter(), time.process_time()
+        clock = Clock()
         item = next(items, None)
-        stats.seconds += time.perf_counter() - started
-        stats.cpu_seconds += time.process_time() - cpu
+        clock.charge(stats)
         if item is None:
             return
         yield item
@@ -121,7 +118,7 @@ def _map_global(worker: Worker, seg: Segment, shard: Shard, table: pa.Table, sta
     ctx = StageContext(planned.name, shard.name)
     work = GlobalWork(worker.layout, planned.name, "map", shard.index,
                       compression=worker.plan.cfg.output.compression, segment=seg.index)
-    started, cpu = time.perf_counter(), time.process_time()
+    clock = Clock()
     stage = worker.ready(planned)
 
     def map_and_close():
@@ -129,6 +126,6 @@ def _map_global(worker: Worker, seg: Segment, shard: Shard, table: pa.Table, sta
         work.close()
 
     guarded(map_and_close, ctx, "map_shard()")
-    stats[planned.name] = StageStats(counters=dict(ctx.counters), seconds=time.perf_counter() - started,
-                                     cpu_seconds=time.process_time() - cpu)
+    stats[planned.name] = StageStats(counters=dict(ctx.counters))
+    clock.charge(stats[planned.name])
     return work.files

@@ -7,6 +7,7 @@ record is the plain JSON object of `to_json()`, so any reader of the manifest ke
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,22 @@ def text_chars(table: pa.Table) -> int:
     if "text" not in table.column_names or table.num_rows == 0:
         return 0
     return int(pc.sum(pc.utf8_length(table.column("text"))).as_py() or 0)
+
+
+@dataclass
+class Clock:
+    """Wall and CPU seconds since it was made; `charge` adds them to a stage's stats."""
+
+    wall: float = field(default_factory=time.perf_counter)
+    cpu: float = field(default_factory=time.process_time)
+
+    def seconds(self) -> tuple[float, float]:
+        return time.perf_counter() - self.wall, time.process_time() - self.cpu
+
+    def charge(self, stats: StageStats) -> None:
+        wall, cpu = self.seconds()
+        stats.seconds += wall
+        stats.cpu_seconds += cpu
 
 
 @dataclass

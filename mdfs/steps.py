@@ -4,7 +4,6 @@ stage's `StageStats` and hands on (kept documents, reject rows)."""
 
 from __future__ import annotations
 
-import time
 import traceback
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -18,7 +17,7 @@ from mdfs.plan import PlannedStage
 from mdfs.readers import DOC_SCHEMA
 from mdfs.rejects import READ_STAGE, quarantine_rows, split_rejects
 from mdfs.stage import REJECT, REJECT_DETAIL, GlobalStage, StageContext
-from mdfs.stats import StageStats
+from mdfs.stats import Clock, StageStats
 
 if TYPE_CHECKING:
     from mdfs.worker import Worker
@@ -102,7 +101,7 @@ def stage_step(worker: Worker, planned: PlannedStage, segment: int, shard: Shard
                stats: StageStats) -> tuple[pa.Table, pa.Table]:
     """One batch through one stage and its before/after hooks: (kept, reject rows)."""
     ctx = StageContext(planned.name, shard.name)
-    started, cpu = time.perf_counter(), time.process_time()
+    clock = Clock()
     _leave_breadcrumb(worker, planned.name, segment, shard, batch)
     stats.took_in(batch)
     batch = _hooks(planned.hooks["before"], batch, ctx, "before")
@@ -110,8 +109,7 @@ def stage_step(worker: Worker, planned: PlannedStage, segment: int, shard: Shard
     batch = guarded(lambda: stage.process(batch, ctx), ctx, "stage")
     batch = _hooks(planned.hooks["after"], batch, ctx, "after")
     kept, rejected = split_rejects(planned.name, batch, stats, worker.plan.cfg.output.keep_rejected_text)
-    stats.seconds += time.perf_counter() - started
-    stats.cpu_seconds += time.process_time() - cpu
+    clock.charge(stats)
     stats.add_counters(ctx.counters)
     return kept, rejected
 
